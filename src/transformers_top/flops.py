@@ -1,0 +1,110 @@
+"""FLOPs model of a (token-pruned) BERT encoder (ToP spec, section 5).
+
+Per sequence and layer, with hidden size `d` and feed-forward size `d_ff`::
+
+    MACs_attention(L) = 4 * L * d^2 + 2 * L^2 * d
+    MACs_ffn(L)       = 2 * L * d * d_ff
+    layer l costs MACs_attention(L_l) + MACs_ffn(L_{l+1})
+
+`L_l` is the number of tokens entering layer `l`; tokens are pruned inside layer `l - 1` after its attention, so
+its feed-forward network already runs at `L_l` (the last layer's at its own input length). FLOPs = 2 * MACs.
+Only the encoder layers are counted: embedding lookups do no multiply-adds, and the pooler and classifier act on
+[CLS] alone and cost the same with and without pruning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .configuration_top_bert import TopBertConfig
+from .token_selection import count_kept
+
+
+def encoder_flops(lengths: Sequence[float] | torch.Tensor, hidden_size: int, intermediate_size: int):
+    """
+    FLOPs of the encoder for the token counts entering each layer.
+
+    Args:
+        lengths: `num_layers` values (or a tensor whose last dimension is the layers), floats or ints; tensors keep
+            their gradient, so this is also the differentiable expected-FLOPs model used in training.
+        hidden_size (`int`): `d`.
+        intermediate_size (`int`): `d_ff`.
+
+    Returns:
+        FLOPs with the type of `lengths` (a tensor without the last dimension, or a number).
+    """
+    d, d_ff = hidden_size, intermediate_size
+    if isinstance(lengths, torch.Tensor):
+        ffn_lengths = torch.cat([lengths[..., 1:], lengths[..., -1:]], dim=-1)
+        macs = 4 * lengths * d * d + 2 * lengths**2 * d + 2 * ffn_lengths * d * d_ff
+        return 2 * macs.sum(dim=-1)
+    lengths = list(lengths)
+    ffn_lengths = lengths[1:] + lengths[-1:]
+    return 2 * sum(4 * n * d * d + 2 * n * n * d + 2 * m * d * d_ff for n, m in zip(lengths, ffn_lengths))
+
+
+def plan_lengths(config: TopBertConfig, seq_len: int) -> list[int]:
+    """Number of tokens entering each layer for one sequence of `seq_len` real tokens under the config's plan."""
+    config.check_pruning_plan()
+    ratios = config.token_keep_ratios or [1.0] * config.num_hidden_layers
+    patterns = config.token_keep_bins or [None] * config.num_hidden_layers
+    lengths = [seq_len]
+    for layer in range(1, config.num_hidden_layers):
+        alive = lengths[-1] - 1
+        lengths.append(1 + count_kept(alive, ratios[layer], patterns[layer]) if alive > 0 else lengths[-1])
+    return lengths
+
+
+def count_flops(config: TopBertConfig, seq_len: int, dense: bool = False) -> int:
+    """
+    FLOPs (2 x multiply-accumulates) of one forward pass of the encoder on one sequence of `seq_len` real tokens.
+
+    Counts the attention projections, attention scores and weighted sums, and the feed-forward networks of every
+    layer, each at the number of tokens it really processes under `config.token_keep_ratios` /
+    `config.token_keep_bins` ([CLS] always kept). Embeddings, pooler and classifier are not counted.
+
+    Args:
+        config ([`TopBertConfig`]): architecture and pruning plan.
+        seq_len (`int`): real tokens in the sequence, [CLS] and [SEP] included.
+        dense (`bool`, *optional*, defaults to `False`): ignore the plan (the unpruned cost).
+
+    Returns:
+        `int`: the FLOPs.
+    """
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+    lengths = [seq_len] * config.num_hidden_layers if dense else plan_lengths(config, seq_len)
+    return encoder_flops(lengths, config.hidden_size, config.intermediate_size)
+
+
+def expected_lengths(layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
+    """
+    Expected tokens entering each layer: `(n - 1) * R_l + 1`, with `R_l` the cumulative product of the per-layer
+    expected keep ratios.
+
+    Args:
+        layer_keep_ratios (`torch.Tensor` of shape `(num_layers,)`): expected keep ratio at each layer's input (1 for
+            layers that do not prune).
+        seq_lengths (`torch.Tensor` of shape `(batch,)`): real tokens per sample.
+
+    Returns:
+        `torch.Tensor` of shape `(batch, num_layers)`.
+    """
+    cumulative = torch.cumprod(layer_keep_ratios, dim=0)
+    return (seq_lengths[:, None].to(cumulative.dtype) - 1) * cumulative[None, :] + 1
+
+
+def expected_sparsity(config: TopBertConfig, layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
+    """
+    `s_hat = 1 - mean_b FLOPs(expected pruned lengths) / FLOPs(unpruned, same real lengths)`, differentiable in
+    `layer_keep_ratios`.
+    """
+    pruned = encoder_flops(expected_lengths(layer_keep_ratios, seq_lengths), config.hidden_size, config.intermediate_size)
+    dense_lengths = seq_lengths[:, None].to(pruned.dtype).expand(-1, config.num_hidden_layers)
+    dense = encoder_flops(dense_lengths, config.hidden_size, config.intermediate_size)
+    return 1.0 - (pruned / dense).mean()
+
+
+__all__ = ["count_flops", "encoder_flops", "expected_lengths", "expected_sparsity", "plan_lengths"]

@@ -1,0 +1,110 @@
+"""Hard-concrete (L0) masks: layer gates and rank bins (ToP spec, sections 2, 4 and 6)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+#: Hard-concrete temperature, lower and upper stretch limits (Louizos et al., 2018).
+BETA = 2.0 / 3.0
+GAMMA = -0.1
+ZETA = 1.1
+#: log-alphas are clamped to this range after every optimizer step.
+LOG_ALPHA_RANGE = (math.log(0.01), math.log(100.0))
+#: Initial log-alphas (the authors' values): gates start closed, bins start open.
+GATE_LOG_ALPHA_INIT = -10.0
+BIN_LOG_ALPHA_INIT = 10.0
+_UNIFORM_EPS = 1e-6
+
+
+def hard_concrete_sample(log_alpha: torch.Tensor) -> torch.Tensor:
+    """
+    One differentiable sample `z` in `[0, 1]` per log-alpha.
+
+    `u ~ U(eps, 1 - eps)`, `s = sigmoid((log u - log(1 - u) + log_alpha) / beta)`,
+    `z = clamp(s * (zeta - gamma) + gamma, 0, 1)`.
+    """
+    uniform = torch.rand_like(log_alpha).clamp(_UNIFORM_EPS, 1.0 - _UNIFORM_EPS)
+    stretched = torch.sigmoid((torch.log(uniform) - torch.log1p(-uniform) + log_alpha) / BETA)
+    return (stretched * (ZETA - GAMMA) + GAMMA).clamp(0.0, 1.0)
+
+
+def prob_nonzero(log_alpha: torch.Tensor) -> torch.Tensor:
+    """`P(z > 0) = sigmoid(log_alpha - beta * log(-gamma / zeta))`, differentiable."""
+    return torch.sigmoid(log_alpha - BETA * math.log(-GAMMA / ZETA))
+
+
+class TokenPruningMasks(nn.Module):
+    """
+    The trainable masks of one model: at each prune location a layer gate and `num_bins` rank bins, plus the two
+    Lagrange multipliers of the FLOPs constraint (kept here so that DDP, checkpoints and optimizers see them).
+
+    Args:
+        num_locations (`int`): number of prune layers.
+        num_bins (`int`): rank bins per prune layer.
+    """
+
+    def __init__(self, num_locations: int, num_bins: int) -> None:
+        super().__init__()
+        self.gate_log_alpha = nn.Parameter(torch.full((num_locations,), GATE_LOG_ALPHA_INIT))
+        self.bin_log_alpha = nn.Parameter(torch.full((num_locations, num_bins), BIN_LOG_ALPHA_INIT))
+        self.lagrange_multipliers = nn.Parameter(torch.zeros(2))
+
+    def reset_parameters(self) -> None:
+        """Set the initial values: gates closed, bins open, multipliers at zero."""
+        with torch.no_grad():
+            self.gate_log_alpha.fill_(GATE_LOG_ALPHA_INIT)
+            self.bin_log_alpha.fill_(BIN_LOG_ALPHA_INIT)
+            self.lagrange_multipliers.zero_()
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """
+        One fresh sample of every mask, for one training step.
+
+        Returns:
+            `(gates, bins)`: `gates` of shape `(num_locations,)` is a hard 0/1 (on iff `z > 0`, the event whose
+            probability is `P(z > 0)`) with the straight-through gradient of the soft sample; `bins` of shape
+            `(num_locations, num_bins)` is the soft sample in `[0, 1]`.
+        """
+        soft_gates = hard_concrete_sample(self.gate_log_alpha)
+        hard_gates = (soft_gates > 0).to(soft_gates.dtype)
+        gates = hard_gates + soft_gates - soft_gates.detach()
+        return gates, hard_concrete_sample(self.bin_log_alpha)
+
+    def expected_keep_ratios(self) -> torch.Tensor:
+        """`rho_p = 1 - (1 - mean_b P(z_b > 0)) * P(g_p > 0)` per location, differentiable, shape `(num_locations,)`."""
+        bins_kept = prob_nonzero(self.bin_log_alpha).mean(dim=1)
+        return 1.0 - (1.0 - bins_kept) * prob_nonzero(self.gate_log_alpha)
+
+    @torch.no_grad()
+    def clamp_(self) -> None:
+        """Clamp the log-alphas to `[ln 0.01, ln 100]` (after every optimizer step)."""
+        low, high = LOG_ALPHA_RANGE
+        self.gate_log_alpha.clamp_(low, high)
+        self.bin_log_alpha.clamp_(low, high)
+
+    @torch.no_grad()
+    def frozen_plan(self) -> list[list[int] | None]:
+        """
+        The deterministic plan (spec section 6): per location, `None` when the gate is off (`P(g > 0) < 0.5`), else a
+        0/1 list that drops the `round(K - sum_b P(z_b > 0))` bins with the lowest log-alpha. At least one bin is
+        always kept, so a gate that is on never leaves only [CLS].
+        """
+        plan: list[list[int] | None] = []
+        gate_on = prob_nonzero(self.gate_log_alpha) >= 0.5
+        for location, log_alpha in enumerate(self.bin_log_alpha):
+            if not bool(gate_on[location]):
+                plan.append(None)
+                continue
+            num_bins = log_alpha.numel()
+            num_dropped = min(int(round(num_bins - float(prob_nonzero(log_alpha).sum()))), num_bins - 1)
+            keep = [1] * num_bins
+            for index in torch.argsort(log_alpha, stable=True)[:num_dropped].tolist():
+                keep[index] = 0
+            plan.append(keep)
+        return plan
+
+
+__all__ = ["TokenPruningMasks", "hard_concrete_sample", "prob_nonzero"]
