@@ -8,6 +8,8 @@ from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassificati
 
 from .configuration_top_bert import TopBertConfig
 from .flops import count_flops
+from .trainer import TopTrainer, TrainingDivergedError
+from .training_args import TopTrainingArguments
 from .modeling_top_bert import (
     TopBertForSequenceClassification,
     TopBertModel,
@@ -29,6 +31,9 @@ __all__ = [
     "TopBertModelOutput",
     "TopBertPreTrainedModel",
     "TopSequenceClassifierOutput",
+    "TopTrainer",
+    "TopTrainingArguments",
+    "TrainingDivergedError",
     "__version__",
     "count_flops",
 ]

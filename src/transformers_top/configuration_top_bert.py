@@ -21,8 +21,8 @@ class TopBertConfig(BertConfig):
 
     Args:
         prune_layers (`list[int]`, *optional*):
-            Layers whose input may be pruned. Layer `l` is pruned with the token importance of layer `l - 1`, so layer 0
-            can never prune. Defaults to `2 .. num_hidden_layers - 1`, the paper's choice.
+            Layers whose input may be pruned. Layer `l` is pruned with the token importance of layer `l - 1`, so
+            layer 0 can never prune. Defaults to `2 .. num_hidden_layers - 1`, the paper's choice.
         num_bins (`int`, *optional*, defaults to 50):
             Number of rank bins per prune layer used by the trainable masks. A token ranked `r` among the `A` alive
             non-[CLS] tokens falls in bin `floor(r * num_bins / A)`.

@@ -42,7 +42,7 @@ def encoder_flops(lengths: Sequence[float] | torch.Tensor, hidden_size: int, int
         return 2 * macs.sum(dim=-1)
     lengths = list(lengths)
     ffn_lengths = lengths[1:] + lengths[-1:]
-    return 2 * sum(4 * n * d * d + 2 * n * n * d + 2 * m * d * d_ff for n, m in zip(lengths, ffn_lengths))
+    return 2 * sum(4 * n * d * d + 2 * n * n * d + 2 * m * d * d_ff for n, m in zip(lengths, ffn_lengths, strict=True))
 
 
 def plan_lengths(config: TopBertConfig, seq_len: int) -> list[int]:
@@ -96,12 +96,16 @@ def expected_lengths(layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor)
     return (seq_lengths[:, None].to(cumulative.dtype) - 1) * cumulative[None, :] + 1
 
 
-def expected_sparsity(config: TopBertConfig, layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
+def expected_sparsity(
+    config: TopBertConfig, layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor
+) -> torch.Tensor:
     """
     `s_hat = 1 - mean_b FLOPs(expected pruned lengths) / FLOPs(unpruned, same real lengths)`, differentiable in
     `layer_keep_ratios`.
     """
-    pruned = encoder_flops(expected_lengths(layer_keep_ratios, seq_lengths), config.hidden_size, config.intermediate_size)
+    pruned = encoder_flops(
+        expected_lengths(layer_keep_ratios, seq_lengths), config.hidden_size, config.intermediate_size
+    )
     dense_lengths = seq_lengths[:, None].to(pruned.dtype).expand(-1, config.num_hidden_layers)
     dense = encoder_flops(dense_lengths, config.hidden_size, config.intermediate_size)
     return 1.0 - (pruned / dense).mean()

@@ -74,7 +74,7 @@ class TokenPruningMasks(nn.Module):
         return gates, hard_concrete_sample(self.bin_log_alpha)
 
     def expected_keep_ratios(self) -> torch.Tensor:
-        """`rho_p = 1 - (1 - mean_b P(z_b > 0)) * P(g_p > 0)` per location, differentiable, shape `(num_locations,)`."""
+        """`rho_p = 1 - (1 - mean_b P(z_b > 0)) * P(g_p > 0)` per location, differentiable, of shape `(locations,)`."""
         bins_kept = prob_nonzero(self.bin_log_alpha).mean(dim=1)
         return 1.0 - (1.0 - bins_kept) * prob_nonzero(self.gate_log_alpha)
 
@@ -89,8 +89,9 @@ class TokenPruningMasks(nn.Module):
     def frozen_plan(self) -> list[list[int] | None]:
         """
         The deterministic plan (spec section 6): per location, `None` when the gate is off (`P(g > 0) < 0.5`), else a
-        0/1 list that drops the `round(K - sum_b P(z_b > 0))` bins with the lowest log-alpha. At least one bin is
-        always kept, so a gate that is on never leaves only [CLS].
+        0/1 list that drops the `round(K - sum_b P(z_b > 0))` bins with the lowest log-alpha (among equal log-alphas,
+        the later bins, which hold the less important ranks). At least one bin is always kept, so a gate that is on
+        never leaves only [CLS].
         """
         plan: list[list[int] | None] = []
         gate_on = prob_nonzero(self.gate_log_alpha) >= 0.5
@@ -99,10 +100,11 @@ class TokenPruningMasks(nn.Module):
                 plan.append(None)
                 continue
             num_bins = log_alpha.numel()
-            num_dropped = min(int(round(num_bins - float(prob_nonzero(log_alpha).sum()))), num_bins - 1)
+            num_dropped = min(round(num_bins - float(prob_nonzero(log_alpha).sum())), num_bins - 1)
             keep = [1] * num_bins
-            for index in torch.argsort(log_alpha, stable=True)[:num_dropped].tolist():
-                keep[index] = 0
+            # Equal log-alphas (common at the clamp bounds) drop the later bins first: they hold the lower ranks.
+            for reversed_index in torch.argsort(log_alpha.flip(0), stable=True)[:num_dropped].tolist():
+                keep[num_bins - 1 - reversed_index] = 0
             plan.append(keep)
         return plan
 

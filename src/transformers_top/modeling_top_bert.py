@@ -7,6 +7,7 @@ loads under the same parameter names. This file and the ones it imports are copi
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -168,15 +169,22 @@ class TopBertModel(TopBertPreTrainedModel):
         """
         if self.token_masks is None:
             raise ValueError("the model has no pruning masks to finalize (call add_pruning_masks and train first)")
-        ratios, patterns = self._plan_from_masks()
+        _store_plan(self.config, *self.plan_from_masks())
         self.token_masks = None
-        self.config.pruning_masks = False
-        self.config.token_keep_ratios = ratios
-        self.config.token_keep_bins = patterns if any(p is not None for p in patterns) else None
-        self.config.check_pruning_plan()
         return self.config
 
-    def _plan_from_masks(self) -> tuple[list[float], list[list[int] | None]]:
+    def deployable_config(self) -> TopBertConfig:
+        """A copy of the configuration with the current masks frozen into the plan, as `finalize_pruning` writes it."""
+        config = copy.deepcopy(self.config)
+        if self.token_masks is not None:
+            _store_plan(config, *self.plan_from_masks())
+        return config
+
+    def plan_from_masks(self) -> tuple[list[float], list[list[int] | None]]:
+        """
+        The deterministic plan of the current masks (spec section 6) as `(token_keep_ratios, token_keep_bins)`, with
+        a bin pattern only for the layers whose kept bins are not a prefix of the ranking.
+        """
         num_layers, num_bins = self.config.num_hidden_layers, self.config.num_bins
         ratios, patterns = [1.0] * num_layers, [None] * num_layers
         for layer, keep in zip(self.config.prune_layers, self.token_masks.frozen_plan()):
@@ -206,7 +214,7 @@ class TopBertModel(TopBertPreTrainedModel):
     def _fixed_layer_plans(self) -> list[LayerPlan | None]:
         """The plan pruning uses now, per layer (`None` where the layer does not prune)."""
         if self.token_masks is not None:
-            ratios, patterns = self._plan_from_masks()
+            ratios, patterns = self.plan_from_masks()
         else:
             self.config.check_pruning_plan()
             if not self.config.is_pruned:
@@ -344,6 +352,14 @@ class TopBertModel(TopBertPreTrainedModel):
             hidden_states=all_hidden_states,
             token_importance=token_importance,
         )
+
+
+def _store_plan(config: TopBertConfig, ratios: list[float], patterns: list[list[int] | None]) -> None:
+    """Write a frozen plan into a configuration that no longer has masks."""
+    config.pruning_masks = False
+    config.token_keep_ratios = ratios
+    config.token_keep_bins = patterns if any(pattern is not None for pattern in patterns) else None
+    config.check_pruning_plan()
 
 
 def _select_tokens(importance: torch.Tensor, alive: torch.Tensor, plan: LayerPlan) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,10 +17,19 @@ def additive_attention_mask(keys_alive: torch.Tensor, dtype: torch.dtype) -> tor
     return mask.masked_fill(~keys_alive, torch.finfo(dtype).min)[:, None, None, :]
 
 
-def attention_probabilities(self_attention: nn.Module, hidden_states: torch.Tensor, additive_mask: torch.Tensor):
+def attention_probabilities(
+    self_attention: nn.Module, hidden_states: torch.Tensor, additive_mask: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """
     Post-softmax attention of a transformers `BertSelfAttention` module, computed explicitly (the fast kernels do
-    not return it).
+    not return it). The scaling is applied to the queries rather than to the `length x length` scores (exact for
+    power-of-two head sizes, within float rounding otherwise).
+
+    Args:
+        self_attention (`BertSelfAttention`): the query/key/value projections.
+        hidden_states (`torch.Tensor` of shape `(batch, length, hidden)`): the block input.
+        additive_mask (`torch.Tensor`, *optional*): broadcastable to `(batch, heads, length, length)`; `None` when
+            every key may be attended to.
 
     Returns:
         `(probs, values)`: probabilities of shape `(batch, heads, length, length)` and the value projections of shape
@@ -28,17 +37,21 @@ def attention_probabilities(self_attention: nn.Module, hidden_states: torch.Tens
     """
     batch, length, _ = hidden_states.shape
     shape = (batch, length, -1, self_attention.attention_head_size)
-    query = self_attention.query(hidden_states).view(shape).transpose(1, 2)
+    query = (self_attention.query(hidden_states) * self_attention.scaling).view(shape).transpose(1, 2)
     key = self_attention.key(hidden_states).view(shape).transpose(1, 2)
     value = self_attention.value(hidden_states).view(shape).transpose(1, 2)
-    scores = torch.matmul(query, key.transpose(2, 3)) * self_attention.scaling + additive_mask
+    scores = torch.matmul(query, key.transpose(2, 3))
+    if additive_mask is not None:
+        scores = scores + additive_mask
     return torch.softmax(scores, dim=-1), value
 
 
 def importance_from_probabilities(probs: torch.Tensor, queries_alive: torch.Tensor) -> torch.Tensor:
     """Average attention received by each key over heads and alive queries; shape `(batch, length)`."""
     weights = queries_alive.to(probs.dtype)
-    received = torch.einsum("bhij,bi->bj", probs, weights)
+    # A (1 x length) @ (length x length) product per head, summed over heads: one read of `probs` (an einsum over
+    # these subscripts permutes `probs` into a copy first, several times slower).
+    received = torch.matmul(weights[:, None, None, :], probs).sum(dim=1)[:, 0]
     return received / (probs.shape[1] * weights.sum(dim=1, keepdim=True).clamp(min=1.0))
 
 
@@ -60,7 +73,9 @@ def attention_with_importance(
     """
     self_attention = attention.self
     keys = alive if keys_alive is None else keys_alive
-    probs, value = attention_probabilities(self_attention, hidden_states, additive_attention_mask(keys, hidden_states.dtype))
+    # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning).
+    mask = None if bool(keys.all()) else additive_attention_mask(keys, hidden_states.dtype)
+    probs, value = attention_probabilities(self_attention, hidden_states, mask)
     importance = importance_from_probabilities(probs, alive)
     context = torch.matmul(self_attention.dropout(probs), value).transpose(1, 2)
     context = context.reshape(*hidden_states.shape[:-1], -1)

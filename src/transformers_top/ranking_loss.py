@@ -1,0 +1,113 @@
+"""Ranking distillation of the teacher's final-layer token importance (ToP spec, section 3)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .token_importance import additive_attention_mask, attention_probabilities, importance_from_probabilities
+
+
+def teacher_final_importance(teacher: nn.Module, last_layer_input: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """
+    Token importance of a BERT teacher's last layer, recomputed from that layer's input hidden states (so the
+    teacher may run any attention kernel).
+
+    Args:
+        teacher: a BERT-architecture model (`base_model.encoder.layer[-1].attention.self`).
+        last_layer_input (`torch.Tensor` of shape `(batch, length, hidden)`): `hidden_states[-2]` of the teacher.
+        alive (`torch.Tensor` of shape `(batch, length)`, bool): the real tokens.
+    """
+    self_attention = teacher.base_model.encoder.layer[-1].attention.self
+    mask = additive_attention_mask(alive, last_layer_input.dtype)
+    probs, _ = attention_probabilities(self_attention, last_layer_input, mask)
+    return importance_from_probabilities(probs, alive)
+
+
+def teacher_top_k(teacher_importance: torch.Tensor, alive: torch.Tensor, k: int):
+    """
+    The teacher's `k` most important non-[CLS] real tokens per sample, with integer relevance `k, k-1, ..., 1`.
+
+    Returns:
+        `(positions, relevance, valid)`, each of shape `(batch, min(k, length - 1))`; `valid` is `False` where a
+        sample has fewer real tokens than `k`.
+    """
+    candidates = alive.clone()
+    candidates[:, 0] = False
+    scores = teacher_importance.masked_fill(~candidates, -math.inf)
+    top = min(k, scores.shape[1] - 1)
+    values, positions = scores.topk(top, dim=1)
+    relevance = (k - torch.arange(top, device=scores.device, dtype=teacher_importance.dtype)).expand_as(values)
+    return positions, relevance, torch.isfinite(values)
+
+
+def _pairwise_logistic(student: torch.Tensor) -> torch.Tensor:
+    """`log2(1 + exp(-(s_i - s_j)))` for every pair, shape `(batch, k, k)`."""
+    return nn.functional.softplus(-(student[:, :, None] - student[:, None, :])) / math.log(2.0)
+
+
+def arp2_loss(student: torch.Tensor, relevance: torch.Tensor, valid: torch.Tensor, k: int) -> torch.Tensor:
+    """
+    LambdaLoss ARP-2 with sigma = 1: `sum_{y_i > y_j} (y_i - y_j) * log2(1 + exp(-(s_i - s_j))) / k^2`, batch mean.
+
+    Args:
+        student (`torch.Tensor` of shape `(batch, top)`): student scores at the teacher's top positions.
+        relevance (`torch.Tensor` of shape `(batch, top)`): integer relevance by teacher rank.
+        valid (`torch.Tensor` of shape `(batch, top)`, bool): real entries.
+        k (`int`): the nominal top-k (normalisation).
+    """
+    gap = relevance[:, :, None] - relevance[:, None, :]
+    pairs = (gap > 0) & valid[:, :, None] & valid[:, None, :]
+    per_sample = (gap * _pairwise_logistic(student) * pairs).sum(dim=(1, 2)) / k**2
+    return per_sample.mean()
+
+
+def ndcg_lambda_loss(student: torch.Tensor, relevance: torch.Tensor, valid: torch.Tensor, k: int) -> torch.Tensor:
+    """
+    NDCG-weighted LambdaLoss: each ordered pair is weighted by `|G_i - G_j| * |1/D_i - 1/D_j|`, with gains
+    `G = (2^y - 1) / maxDCG` and discounts `D = log2(1 + rank)` of the student's current ranking; batch mean.
+    """
+    gains = (torch.pow(2.0, relevance) - 1.0) * valid
+    ideal_discounts = torch.log2(torch.arange(2, gains.shape[1] + 2, device=gains.device, dtype=gains.dtype))
+    max_dcg = (gains / ideal_discounts).sum(dim=1, keepdim=True).clamp(min=1e-12)
+    gains = gains / max_dcg
+    masked_scores = student.detach().masked_fill(~valid, -math.inf)
+    ranks = torch.argsort(torch.argsort(masked_scores, dim=1, descending=True), dim=1) + 1
+    inverse_discounts = 1.0 / torch.log2(1.0 + ranks.to(gains.dtype))
+    weights = (gains[:, :, None] - gains[:, None, :]).abs() * (
+        inverse_discounts[:, :, None] - inverse_discounts[:, None, :]
+    ).abs()
+    pairs = (relevance[:, :, None] > relevance[:, None, :]) & valid[:, :, None] & valid[:, None, :]
+    return (weights * _pairwise_logistic(student) * pairs).sum(dim=(1, 2)).mean()
+
+
+RANKING_LOSSES = {"arp2": arp2_loss, "ndcg": ndcg_lambda_loss}
+
+
+def rank_distillation_loss(
+    student_importance: torch.Tensor,
+    teacher_importance: torch.Tensor,
+    alive: torch.Tensor,
+    k: int,
+    loss: str = "arp2",
+) -> torch.Tensor:
+    """
+    Ranking loss of one student layer against the teacher's final-layer importance (spec section 3).
+
+    Args:
+        student_importance (`torch.Tensor` of shape `(batch, length)`): the student layer's importance (with grad).
+        teacher_importance (`torch.Tensor` of shape `(batch, length)`): the teacher's final-layer importance.
+        alive (`torch.Tensor` of shape `(batch, length)`, bool): real tokens.
+        k (`int`): top-k of the teacher to distil.
+        loss (`str`): `"arp2"` or `"ndcg"`.
+    """
+    if loss not in RANKING_LOSSES:
+        raise ValueError(f"loss must be one of {sorted(RANKING_LOSSES)}, got {loss!r}")
+    positions, relevance, valid = teacher_top_k(teacher_importance, alive, k)
+    student = student_importance.gather(1, positions)
+    return RANKING_LOSSES[loss](student, relevance, valid, k)
+
+
+__all__ = ["arp2_loss", "ndcg_lambda_loss", "rank_distillation_loss", "teacher_final_importance", "teacher_top_k"]

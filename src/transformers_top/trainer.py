@@ -1,0 +1,355 @@
+"""[`TopTrainer`]: turns a fine-tuned BERT (the teacher) into a token-pruned student (ToP spec, sections 2-4)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+from collections import defaultdict
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+from transformers import PreTrainedModel, Trainer, TrainerCallback
+
+from .flops import count_flops
+from .modeling_top_bert import TopBertPreTrainedModel
+from .ranking_loss import rank_distillation_loss, teacher_final_importance
+from .training_args import TopTrainingArguments
+
+#: Minimum share of the ranking-distillation weight kept after the sparsity warm-up (spec section 3).
+RANK_DISTILL_FLOOR = 0.01
+#: Evaluations whose realized sparsity is this far below the target cannot become the best model (spec section 4).
+TARGET_TOLERANCE = 0.01
+
+
+class TrainingDivergedError(RuntimeError):
+    """Raised when the training loss stops being finite; the last saved checkpoint is left untouched."""
+
+
+def _constant_schedule(_: int) -> float:
+    return 1.0
+
+
+class _ClampLogAlphas(TrainerCallback):
+    """Clamp the mask log-alphas to `[ln 0.01, ln 100]` after every optimizer step (spec section 2)."""
+
+    def __init__(self, masks: nn.Module) -> None:
+        self.masks = masks
+
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        self.masks.clamp_()
+
+
+class TopTrainer(Trainer):
+    """
+    A [`~transformers.Trainer`] that learns a token-pruning plan for a [`TopBertForSequenceClassification`] student
+    while distilling a frozen teacher.
+
+    Loss (spec sections 3-4) = logit distillation (`KL * tau^2`; MSE on labels for regression)
+    + Lagrangian FLOPs constraint `lambda_1 (s_hat - t) + lambda_2 (s_hat - t)^2`
+    + ranking distillation of the teacher's final-layer token importance into the student's early layers.
+
+    The student receives hard-concrete masks (`add_pruning_masks`) unless it already holds some (a training
+    checkpoint). Masks and multipliers are model parameters, so checkpoints, `resume_from_checkpoint` and DDP handle
+    them; the multipliers are trained by gradient ascent. [`~TopTrainer.save_model`] writes the finalized, deployable
+    model; training checkpoints keep the masks.
+
+    Args:
+        model ([`TopBertForSequenceClassification`]): the student, initialised from the teacher's checkpoint.
+        teacher_model ([`~transformers.PreTrainedModel`]): the fine-tuned, unpruned BERT teacher (frozen).
+        args ([`TopTrainingArguments`]): training arguments.
+        kwargs: every other [`~transformers.Trainer`] argument (`train_dataset`, `eval_dataset`,
+            `processing_class`, `compute_metrics`, `data_collator`, `callbacks`, ...).
+    """
+
+    def __init__(
+        self,
+        model: TopBertPreTrainedModel | None = None,
+        teacher_model: PreTrainedModel | None = None,
+        args: TopTrainingArguments | None = None,
+        **kwargs,
+    ) -> None:
+        if not isinstance(model, TopBertPreTrainedModel):
+            raise ValueError(
+                f"model must be a TopBertForSequenceClassification (the student), got {type(model).__name__}"
+            )
+        if not isinstance(args, TopTrainingArguments):
+            raise ValueError(f"args must be TopTrainingArguments, got {type(args).__name__}")
+        _check_teacher(teacher_model, model)
+        num_layers = model.config.num_hidden_layers
+        self.rank_distill_layers = _resolve_rank_layers(args.rank_distill_layers, num_layers)
+        if model.base_model.token_masks is None:
+            model.config.num_bins = args.num_bins
+            if args.prune_layers is not None:
+                model.config.prune_layers = list(args.prune_layers)
+            model.add_pruning_masks()
+        super().__init__(model=model, args=args, **kwargs)
+        # The loss is a mean over the micro-batch: let the Trainer scale it for gradient accumulation.
+        self.model_accepts_loss_kwargs = False
+        if args.freeze_embeddings:
+            model.base_model.embeddings.requires_grad_(False)
+        teacher_model.eval().requires_grad_(False)
+        self.teacher = self.accelerator.prepare_model(teacher_model, evaluation_mode=True)
+        self.masks = model.base_model.token_masks
+        self.add_callback(_ClampLogAlphas(self.masks))
+        self._metrics: dict[str, list[float]] = defaultdict(list)
+        self._eval_lengths: dict[int, list[int]] = {}
+
+    # ---- schedule of the constraint ---------------------------------------------------------------------------
+
+    def sparsity_warmup_steps(self) -> int:
+        """Optimizer steps of the linear ramp of the sparsity target."""
+        if self.args.sparsity_warmup_steps > 0:
+            return self.args.sparsity_warmup_steps
+        return round(self.args.sparsity_warmup_ratio * self.state.max_steps)
+
+    def warmup_progress(self) -> float:
+        """Fraction of the sparsity warm-up done, in `[0, 1]`."""
+        warmup = self.sparsity_warmup_steps()
+        return 1.0 if warmup == 0 else min(1.0, self.state.global_step / warmup)
+
+    def current_target_sparsity(self) -> float:
+        """The target `t`, ramping linearly from 0 to `target_sparsity` over the warm-up."""
+        return self.args.target_sparsity * self.warmup_progress()
+
+    # ---- optimisation -----------------------------------------------------------------------------------------
+
+    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
+        """
+        Four parameter groups: the model with and without weight decay (`--learning_rate`, `--optim`), the mask
+        log-alphas (`mask_learning_rate`) and the Lagrange multipliers (`lagrangian_learning_rate`, gradient ascent
+        through `maximize=True`).
+        """
+        if self.optimizer is not None:
+            return self.optimizer
+        opt_model = self.model if model is None else model
+        mask_ids = {id(self.masks.gate_log_alpha), id(self.masks.bin_log_alpha), id(self.masks.lagrange_multipliers)}
+        decay = set(self.get_decay_parameter_names(opt_model))
+        trainable = [(n, p) for n, p in opt_model.named_parameters() if p.requires_grad and id(p) not in mask_ids]
+        groups = [
+            {"params": [p for n, p in trainable if n in decay], "weight_decay": self.args.weight_decay},
+            {"params": [p for n, p in trainable if n not in decay], "weight_decay": 0.0},
+            {
+                "params": [self.masks.gate_log_alpha, self.masks.bin_log_alpha],
+                "lr": self.args.mask_learning_rate,
+                "weight_decay": 0.0,
+            },
+            {
+                "params": [self.masks.lagrange_multipliers],
+                "lr": self.args.lagrangian_learning_rate,
+                "weight_decay": 0.0,
+                "maximize": True,
+            },
+        ]
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        if "params" in optimizer_kwargs or "model" in optimizer_kwargs or "optimizer_dict" in optimizer_kwargs:
+            raise ValueError(f"optim={self.args.optim!r} builds its own parameter groups; TopTrainer needs AdamW-like")
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
+
+    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
+        """`--lr_scheduler_type` for the model groups; constant learning rates for the masks and the multipliers."""
+        if self.lr_scheduler is not None:
+            return self.lr_scheduler
+        scheduler = super().create_scheduler(num_training_steps, optimizer)
+        if not isinstance(scheduler, LambdaLR):
+            raise ValueError(
+                f"lr_scheduler_type={self.args.lr_scheduler_type!r} is not supported by TopTrainer "
+                "(it needs a LambdaLR-based schedule such as linear, cosine or constant)"
+            )
+        for index in (2, 3):
+            scheduler.lr_lambdas[index] = _constant_schedule
+            group = scheduler.optimizer.param_groups[index]
+            group["lr"] = group["initial_lr"]
+        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+        return scheduler
+
+    # ---- loss -------------------------------------------------------------------------------------------------
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """KD + Lagrangian + ranking distillation in training; the task loss alone (KD or MSE) in evaluation."""
+        labels = inputs.get("labels")
+        model_inputs = {key: value for key, value in inputs.items() if key != "labels"}
+        attention_mask = model_inputs.get("attention_mask")
+        if attention_mask is None:
+            attention_mask = torch.ones_like(model_inputs["input_ids"])
+        alive = attention_mask.bool()
+        training = model.training
+        with torch.no_grad():
+            teacher_outputs = self.teacher(**model_inputs, output_hidden_states=training)
+        outputs = model(**model_inputs, importance_layers=self.rank_distill_layers if training else None)
+        task_loss = self._task_loss(outputs.logits, teacher_outputs.logits, labels)
+        if not training:
+            return (task_loss, outputs) if return_outputs else task_loss
+
+        teacher_importance = teacher_final_importance(self.teacher, teacher_outputs.hidden_states[-2], alive)
+        rank_loss = sum(
+            rank_distillation_loss(
+                outputs.token_importance[layer],
+                teacher_importance,
+                alive,
+                self.args.rank_distill_topk,
+                self.args.rank_distill_loss,
+            )
+            for layer in self.rank_distill_layers
+        )
+        rank_weight = self.args.rank_distill_alpha * max(RANK_DISTILL_FLOOR, 1.0 - self.warmup_progress())
+        expected_sparsity = self.accelerator.unwrap_model(model).expected_sparsity(self._global_lengths(alive))
+        target = self.current_target_sparsity()
+        gap = expected_sparsity - target
+        lambda_1, lambda_2 = self.masks.lagrange_multipliers
+        lagrangian = lambda_1 * gap + lambda_2 * gap**2
+        loss = task_loss + lagrangian + rank_weight * rank_loss
+        if not torch.isfinite(loss):
+            raise TrainingDivergedError(
+                f"non-finite loss at step {self.state.global_step} (task {float(task_loss)}, lagrangian "
+                f"{float(lagrangian)}, ranking {float(rank_loss)}); stopping. The last saved checkpoint is intact: "
+                "lower the learning rates and resume from it."
+            )
+        for key, value in (
+            ("distill_loss", task_loss),
+            ("rank_loss", rank_loss),
+            ("lagrangian_loss", lagrangian),
+            ("expected_sparsity", expected_sparsity),
+            ("target_sparsity", target),
+            ("lambda_1", lambda_1),
+            ("lambda_2", lambda_2),
+        ):
+            self._metrics[key].append(float(value))
+        return (loss, outputs) if return_outputs else loss
+
+    def _task_loss(self, student_logits, teacher_logits, labels) -> torch.Tensor:
+        if self.model.config.num_labels == 1:
+            if labels is None:
+                raise ValueError("regression (num_labels=1) trains on labels: the batch has no 'labels'")
+            return nn.functional.mse_loss(student_logits.squeeze(-1), labels.to(student_logits.dtype).squeeze(-1))
+        temperature = self.args.distill_temperature
+        return (
+            nn.functional.kl_div(
+                nn.functional.log_softmax(student_logits / temperature, dim=-1),
+                nn.functional.log_softmax(teacher_logits / temperature, dim=-1),
+                reduction="batchmean",
+                log_target=True,
+            )
+            * temperature**2
+        )
+
+    def _global_lengths(self, alive: torch.Tensor) -> torch.Tensor:
+        """Real lengths of the global batch (all processes), so every rank computes the same constraint."""
+        lengths = alive.sum(dim=1)
+        if self.accelerator.num_processes == 1:
+            return lengths
+        gathered = self.accelerator.gather(self.accelerator.pad_across_processes(lengths, pad_index=0))
+        return gathered[gathered > 0]
+
+    # ---- logging and evaluation -------------------------------------------------------------------------------
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Add the averages of the loss components since the last log to training logs."""
+        if "loss" in logs and self._metrics:
+            logs.update({key: sum(values) / len(values) for key, values in self._metrics.items()})
+            self._metrics.clear()
+        super().log(logs, start_time)
+
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ):
+        """The standard loop plus the realized FLOPs reduction of the current plan on the evaluated real tokens."""
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        output.metrics.update(self.flops_metrics(self._dataset_lengths(dataloader.dataset), metric_key_prefix))
+        return output
+
+    def flops_metrics(self, lengths: list[int], prefix: str = "eval") -> dict[str, float]:
+        """
+        Realized FLOPs reduction of the deterministic plan on sequences of `lengths` real tokens, in both
+        conventions of spec section 5: against dense on the same real tokens, and against dense padded to
+        `flops_padded_length` (default: the longest sequence).
+        """
+        if not lengths:
+            raise ValueError("cannot measure FLOPs on an empty evaluation set")
+        config = self.accelerator.unwrap_model(self.model).base_model.deployable_config()
+        padded_length = self.args.flops_padded_length or max(lengths)
+        pruned = dense = 0
+        for length in lengths:
+            pruned += count_flops(config, length)
+            dense += count_flops(config, length, dense=True)
+        padded = count_flops(config, padded_length, dense=True) * len(lengths)
+        return {
+            f"{prefix}_flops_reduction": dense / pruned,
+            f"{prefix}_flops_reduction_padded": padded / pruned,
+            f"{prefix}_sparsity": 1.0 - pruned / dense,
+            f"{prefix}_target_sparsity": self.args.target_sparsity,
+        }
+
+    def _dataset_lengths(self, dataset) -> list[int]:
+        key = id(dataset)
+        if key not in self._eval_lengths:
+            column = "attention_mask" if "attention_mask" in dataset.column_names else "input_ids"
+            values = dataset[column]
+            self._eval_lengths[key] = [int(sum(v)) if column == "attention_mask" else len(v) for v in values]
+        return self._eval_lengths[key]
+
+    def _determine_best_metric(self, metrics: dict[str, float], trial) -> bool:
+        """Only evaluations whose realized sparsity reached the target (within 0.01) may become the best model."""
+        sparsity = metrics.get("eval_sparsity")
+        if sparsity is not None and sparsity < self.args.target_sparsity - TARGET_TOLERANCE:
+            return False
+        return super()._determine_best_metric(metrics, trial)
+
+    # ---- saving -----------------------------------------------------------------------------------------------
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """
+        Save the finalized, deployable model (plan in `config.json`, no mask parameters), its tokenizer and the
+        training arguments as JSON. Checkpoints written during training (`_internal_call`) keep the masks.
+        """
+        if _internal_call:
+            return super().save_model(output_dir, _internal_call=True)
+        output_dir = output_dir if output_dir is not None else self.args.output_dir
+        if self.args.should_save:
+            student = copy.deepcopy(self.accelerator.unwrap_model(self.model))
+            if student.base_model.token_masks is not None:
+                student.finalize_pruning()
+            student.save_pretrained(output_dir)
+            if self.processing_class is not None:
+                self.processing_class.save_pretrained(output_dir)
+            with open(os.path.join(output_dir, "training_args.json"), "w") as handle:
+                json.dump(json.loads(self.args.to_json_string()), handle, indent=2)
+        if self.args.push_to_hub:
+            self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+
+def _resolve_rank_layers(layers: list[int] | None, num_layers: int) -> list[int]:
+    if layers is None:
+        return list(range(1, math.ceil(num_layers / 4) + 1))
+    if any(layer >= num_layers for layer in layers):
+        raise ValueError(f"rank_distill_layers must be within 0..{num_layers - 1}, got {list(layers)}")
+    return sorted(set(layers))
+
+
+def _check_teacher(teacher: PreTrainedModel | None, student: TopBertPreTrainedModel) -> None:
+    """The teacher must be an unpruned BERT-architecture classifier matching the student's vocabulary and labels."""
+    if not isinstance(teacher, PreTrainedModel):
+        raise ValueError(f"teacher_model must be a transformers PreTrainedModel, got {type(teacher).__name__}")
+    if isinstance(teacher, TopBertPreTrainedModel) and (teacher.config.is_pruned or teacher.config.pruning_masks):
+        raise ValueError(
+            "teacher_model is itself pruned (it has a token_keep_ratios plan or masks): use the dense model"
+        )
+    try:
+        teacher.base_model.encoder.layer[-1].attention.self.query  # noqa: B018  (architecture probe)
+    except AttributeError:
+        raise ValueError(
+            f"teacher_model must have a BERT architecture (encoder.layer[i].attention.self), got "
+            f"{type(teacher).__name__}"
+        ) from None
+    for field in ("vocab_size", "num_labels", "type_vocab_size"):
+        teacher_value, student_value = getattr(teacher.config, field), getattr(student.config, field)
+        if teacher_value != student_value:
+            raise ValueError(
+                f"teacher and student differ in {field}: teacher {teacher_value}, student {student_value}"
+            )
+
+
+__all__ = ["TopTrainer", "TrainingDivergedError"]

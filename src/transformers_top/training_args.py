@@ -1,0 +1,137 @@
+"""Training arguments of [`TopTrainer`]."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transformers import TrainingArguments
+
+RANK_DISTILL_LOSSES = ("arp2", "ndcg")
+
+
+@dataclass
+class TopTrainingArguments(TrainingArguments):
+    r"""
+    [`~transformers.TrainingArguments`] plus the ToP pruning recipe (spec sections 2-4). Defaults follow the
+    authors' SST-2 setting where the spec gives one.
+
+    Args:
+        target_sparsity (`float`, defaults to 0.5):
+            Fraction of the encoder FLOPs to remove, measured on real (non-padding) tokens; in `[0, 1)`.
+        sparsity_warmup_steps (`int`, defaults to 0):
+            Optimizer steps over which the sparsity target ramps linearly from 0 to `target_sparsity`. When 0,
+            `sparsity_warmup_ratio` of the total steps is used instead.
+        sparsity_warmup_ratio (`float`, defaults to 0.5):
+            Fraction of the total training steps used for the ramp when `sparsity_warmup_steps` is 0.
+        mask_learning_rate (`float`, defaults to 0.02):
+            Constant learning rate of the mask log-alphas (AdamW, no weight decay).
+        lagrangian_learning_rate (`float`, defaults to 0.02):
+            Constant learning rate of the two Lagrange multipliers (AdamW, gradient ascent).
+        distill_temperature (`float`, defaults to 2.0):
+            Temperature `tau` of the logit distillation `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`.
+        rank_distill_alpha (`float`, defaults to 1e-2):
+            Weight of the ranking distillation; decays as `alpha * max(0.01, 1 - warm-up progress)`. 0 disables it.
+        rank_distill_topk (`int`, defaults to 20):
+            Number of the teacher's most important tokens whose order the student layers learn.
+        rank_distill_layers (`list[int]`, *optional*):
+            Student layers whose token importance is distilled. Defaults to the first quarter after layer 0
+            (`1 .. ceil(num_layers / 4)`: layers 1, 2, 3 of 12).
+        rank_distill_loss (`str`, defaults to `"arp2"`):
+            `"arp2"` (the authors' LambdaLoss ARP-2 variant) or `"ndcg"` (the NDCG-weighted LambdaLoss).
+        freeze_embeddings (`bool`, defaults to `True`):
+            Keep the student's embedding layer frozen.
+        num_bins (`int`, defaults to 50):
+            Rank bins per prune layer (the paper uses 25 for SST-2).
+        prune_layers (`list[int]`, *optional*):
+            Layers that may prune their input. Defaults to `2 .. num_layers - 1`.
+        flops_padded_length (`int`, *optional*):
+            Sequence length of the padded FLOPs convention reported at evaluation (the paper's: SST-2 64, MRPC 128,
+            RTE 256, long text 512). Defaults to the longest evaluation sequence.
+    """
+
+    target_sparsity: float = field(
+        default=0.5, metadata={"help": "Fraction of encoder FLOPs to remove on real tokens, in [0, 1)."}
+    )
+    sparsity_warmup_steps: int = field(
+        default=0,
+        metadata={"help": "Steps over which the sparsity target ramps from 0 (0: use sparsity_warmup_ratio)."},
+    )
+    sparsity_warmup_ratio: float = field(
+        default=0.5, metadata={"help": "Fraction of total steps for the sparsity ramp when sparsity_warmup_steps=0."}
+    )
+    mask_learning_rate: float = field(default=0.02, metadata={"help": "Constant learning rate of mask log-alphas."})
+    lagrangian_learning_rate: float = field(
+        default=0.02, metadata={"help": "Constant learning rate of the Lagrange multipliers (gradient ascent)."}
+    )
+    distill_temperature: float = field(default=2.0, metadata={"help": "Temperature of the logit distillation."})
+    rank_distill_alpha: float = field(
+        default=1e-2, metadata={"help": "Weight of the ranking distillation loss (0 disables it)."}
+    )
+    rank_distill_topk: int = field(default=20, metadata={"help": "Teacher's top-k tokens used for ranking."})
+    rank_distill_layers: list[int] | None = field(
+        default=None, metadata={"help": "Student layers to rank-distill (default: 1 .. ceil(num_layers / 4))."}
+    )
+    rank_distill_loss: str = field(
+        default="arp2", metadata={"help": "Ranking loss: 'arp2' (authors') or 'ndcg' (NDCG-weighted LambdaLoss)."}
+    )
+    freeze_embeddings: bool = field(default=True, metadata={"help": "Freeze the student's embeddings."})
+    num_bins: int = field(default=50, metadata={"help": "Rank bins per prune layer."})
+    prune_layers: list[int] | None = field(
+        default=None, metadata={"help": "Layers that may prune their input (default: 2 .. num_layers - 1)."}
+    )
+    flops_padded_length: int | None = field(
+        default=None,
+        metadata={"help": "Length of the padded FLOPs convention at evaluation (default: longest eval sequence)."},
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_range("target_sparsity", self.target_sparsity, 0.0, 1.0, high_inclusive=False)
+        _check_int("sparsity_warmup_steps", self.sparsity_warmup_steps, minimum=0)
+        _check_range("sparsity_warmup_ratio", self.sparsity_warmup_ratio, 0.0, 1.0)
+        for name in ("mask_learning_rate", "lagrangian_learning_rate", "distill_temperature"):
+            value = getattr(self, name)
+            if _is_bool(value) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if _is_bool(self.rank_distill_alpha) or not isinstance(self.rank_distill_alpha, (int, float)):
+            raise ValueError(f"rank_distill_alpha must be a number >= 0, got {self.rank_distill_alpha!r}")
+        if self.rank_distill_alpha < 0:
+            raise ValueError(f"rank_distill_alpha must be a number >= 0, got {self.rank_distill_alpha!r}")
+        _check_int("rank_distill_topk", self.rank_distill_topk, minimum=2)
+        if self.rank_distill_loss not in RANK_DISTILL_LOSSES:
+            raise ValueError(f"rank_distill_loss must be one of {RANK_DISTILL_LOSSES}, got {self.rank_distill_loss!r}")
+        if not isinstance(self.freeze_embeddings, bool):
+            raise ValueError(f"freeze_embeddings must be a bool, got {self.freeze_embeddings!r}")
+        _check_int("num_bins", self.num_bins, minimum=1)
+        for name in ("rank_distill_layers", "prune_layers"):
+            layers = getattr(self, name)
+            if layers is not None and (
+                not isinstance(layers, (list, tuple)) or not layers or not all(_is_index(layer) for layer in layers)
+            ):
+                raise ValueError(f"{name} must be a non-empty list of layer indices, got {layers!r}")
+        if self.flops_padded_length is not None:
+            _check_int("flops_padded_length", self.flops_padded_length, minimum=1)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, int) and not _is_bool(value) and value >= 0
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if _is_bool(value) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_range(name: str, value: object, low: float, high: float, high_inclusive: bool = True) -> None:
+    in_range = isinstance(value, (int, float)) and not _is_bool(value) and low <= value
+    in_range = in_range and (value <= high if high_inclusive else value < high)
+    if not in_range:
+        interval = f"[{low}, {high}]" if high_inclusive else f"[{low}, {high})"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+
+
+__all__ = ["TopTrainingArguments"]
