@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-import importlib.resources
-from pathlib import Path
+import os
+import tempfile
 
+from hub_server import DEFAULT_TOKEN, LoopbackHub, free_port
+
+# Hub tests talk to the loopback server of tests/hub_server.py. huggingface_hub and transformers read these variables
+# when they are first imported, so they are set here, before any import of them; the port is chosen now and bound by
+# the `loopback_hub` fixture. The hub cache is a fresh directory, and offline switches would block the loopback Hub.
+os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="top-tests-hub-cache-")
+os.environ["HF_TOKEN"] = DEFAULT_TOKEN
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.pop("HF_HUB_OFFLINE", None)
+os.environ.pop("TRANSFORMERS_OFFLINE", None)
+
+import importlib.resources
+import shutil
+import string
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import huggingface_hub
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 import transformers_top  # noqa: F401  (registers the Auto classes)
+from transformers_top import TopBertConfig, TopBertForSequenceClassification
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -22,6 +44,56 @@ TINY_BERT = dict(
     max_position_embeddings=64,
     hidden_dropout_prob=0.0,
     attention_probs_dropout_prob=0.0,
+)
+#: A word-piece vocabulary of exactly `TINY_BERT["vocab_size"]` entries, special tokens first ([CLS] = 2).
+TINY_VOCAB = (
+    ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    + list(string.ascii_lowercase)
+    + [f"##{letter}" for letter in string.ascii_lowercase]
+    + [
+        "the",
+        "as",
+        "an",
+        "this",
+        "that",
+        "it",
+        "movie",
+        "film",
+        "story",
+        "plot",
+        "acting",
+        "cast",
+        "music",
+        "scene",
+        "ending",
+        "was",
+        "is",
+        "were",
+        "not",
+        "very",
+        "really",
+        "quite",
+        "too",
+        "so",
+        "good",
+        "great",
+        "fun",
+        "moving",
+        "bad",
+        "awful",
+        "dull",
+        "boring",
+        "slow",
+        "long",
+        "and",
+        "but",
+        ",",
+        ".",
+        "!",
+        "no",
+        "?",
+        "of",
+    ]
 )
 
 
@@ -66,3 +138,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"real data not found at {SHARED_DATA}: the repository expects ../shared beside it")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer() -> BertTokenizer:
+    """A lower-casing word-piece tokenizer over `TINY_VOCAB`, matching the tiny BERT's vocabulary size."""
+    assert len(TINY_VOCAB) == TINY_BERT["vocab_size"]
+    return BertTokenizer(vocab={token: index for index, token in enumerate(TINY_VOCAB)})
+
+
+@pytest.fixture
+def tiny_pruned_classifier() -> TopBertForSequenceClassification:
+    """A finalized tiny ToP classifier (random weights) whose plan keeps half the tokens at layers 2 and 3."""
+    torch.manual_seed(0)
+    config = TopBertConfig(**TINY_BERT, token_keep_ratios=[1.0, 1.0, 0.5, 0.5])
+    return TopBertForSequenceClassification(config).eval()
+
+
+@pytest.fixture(scope="session")
+def loopback_hub() -> Iterator[LoopbackHub]:
+    """The loopback Hub at `HF_ENDPOINT`, served from a background thread for the whole session."""
+    hub = LoopbackHub(port=urlsplit(huggingface_hub.constants.ENDPOINT).port).start()
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_hub_cache() -> Iterator[None]:
+    """Delete the session's hub cache (set at the top of this file) when the session ends."""
+    yield
+    shutil.rmtree(huggingface_hub.constants.HF_HUB_CACHE, ignore_errors=True)

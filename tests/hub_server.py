@@ -4,15 +4,16 @@ The real `huggingface_hub` client (and transformers through it) talks HTTP to th
 at it. It keeps model repositories in memory with a linear history per branch and implements what pushing and
 loading use:
 
-- `POST /api/repos/create` (409 when the repository exists), `POST /api/validate-yaml` (README front matter);
+- `POST /api/repos/create` (409 when the repository exists), `POST /api/validate-yaml` (README front matter),
+  `GET /api/whoami-v2`;
 - `POST /api/models/{repo}/preupload/{rev}` (every file is a regular git blob: no LFS, no Xet) and
   `POST /api/models/{repo}/commit/{rev}` (NDJSON: a header line, then base64 `file` and `deletedFile` lines);
 - `GET /api/models/{repo}[/revision/{rev}]` (`sha`, `siblings`) and `GET /api/models/{repo}/tree/{rev}[/{folder}]`;
 - `HEAD`/`GET /{repo}/resolve/{rev}/{file}` with `X-Repo-Commit`, `ETag` and `Content-Length`; a missing repository,
   revision or file answers 404 with the `X-Error-Code` the client maps to its exceptions.
 
-Writes need `Authorization: Bearer <token>` with the server's token (401 otherwise), so a failed upload can be tested.
-Anything else answers 404 and is recorded in `unhandled_requests`.
+Writes need `Authorization: Bearer <token>` with the server's token (401 otherwise); repositories listed in
+`read_only_repos` refuse uploads with 403, so a failed upload can be tested. Anything else answers 404.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hashlib
 import itertools
 import json
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -38,6 +40,7 @@ _REPO = r"(?P<repo>[^/]+/[^/]+)"
 _ROUTES = [
     ("POST", re.compile(r"/api/repos/create"), "create_repo"),
     ("POST", re.compile(r"/api/validate-yaml"), "validate_yaml"),
+    ("GET", re.compile(r"/api/whoami-v2"), "whoami"),
     ("POST", re.compile(rf"/api/models/{_REPO}/preupload/(?P<rev>[^/]+)"), "preupload"),
     ("POST", re.compile(rf"/api/models/{_REPO}/commit/(?P<rev>[^/]+)"), "commit"),
     ("GET", re.compile(rf"/api/models/{_REPO}(?:/revision/(?P<rev>[^/]+))?"), "model_info"),
@@ -45,6 +48,13 @@ _ROUTES = [
     ("HEAD", re.compile(rf"/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)"), "resolve"),
     ("GET", re.compile(rf"/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)"), "resolve"),
 ]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for a server started later in the same session)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def git_blob_oid(content: bytes) -> str:
@@ -102,7 +112,7 @@ class LoopbackHub:
     def __init__(self, port: int = 0, token: str = DEFAULT_TOKEN, user: str = DEFAULT_USER) -> None:
         self.token, self.user = token, user
         self.repos: dict[str, Repository] = {}
-        self.unhandled_requests: list[tuple[str, str]] = []
+        self.read_only_repos: set[str] = set()
         self.lock = threading.Lock()
         self._commit_counter = itertools.count()
         handler = type("BoundHandler", (_Handler,), {"hub": self})
@@ -159,7 +169,12 @@ class LoopbackHub:
         self._new_commit(repo, "main", "initial commit", dict(INITIAL_FILES))
         return HTTPStatus.OK, url
 
+    def _check_writable(self, repo_id: str) -> None:
+        if repo_id in self.read_only_repos:
+            raise HubError(HTTPStatus.FORBIDDEN, f"You don't have the rights to create a commit in {repo_id}")
+
     def preupload(self, repo_id: str, revision: str, body: dict) -> dict:
+        self._check_writable(repo_id)
         files = self._commit_at(repo_id, revision).files
         return {
             "files": [
@@ -175,6 +190,7 @@ class LoopbackHub:
 
     def commit(self, repo_id: str, revision: str, lines: list[dict]) -> dict:
         repo = self._repo(repo_id)
+        self._check_writable(repo_id)
         if revision not in repo.branches:
             raise HubError(HTTPStatus.NOT_FOUND, f"Invalid rev id: {revision}", "RevisionNotFound")
         header, operations = lines[0], lines[1:]
@@ -221,7 +237,9 @@ class LoopbackHub:
                 continue
             content = files[path]
             entries.append({"type": "file", "path": path, "size": len(content), "oid": git_blob_oid(content)})
-        return [{"type": "directory", "path": path, "oid": git_blob_oid(path.encode())} for path in sorted(folders)] + entries
+        return [
+            {"type": "directory", "path": path, "oid": git_blob_oid(path.encode())} for path in sorted(folders)
+        ] + entries
 
     def resolve_file(self, repo_id: str, revision: str, path: str) -> tuple[Commit, bytes]:
         commit = self._commit_at(repo_id, revision)
@@ -234,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     hub: LoopbackHub
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002  (the base class's signature)
+    def log_message(self, format: str, *args) -> None:
         """Silent: pytest output stays clean."""
 
     def do_GET(self) -> None:
@@ -259,7 +277,6 @@ class _Handler(BaseHTTPRequestHandler):
                 except HubError as error:
                     self._send_json(error.status, {"error": error.message}, error_code=error.error_code)
                 return
-        self.hub.unhandled_requests.append((method, self.path))
         self._send_json(HTTPStatus.NOT_FOUND, {"error": f"not served by the loopback hub: {method} {url.path}"})
 
     def _check_token(self) -> None:
@@ -281,6 +298,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _create_repo(self, body: bytes, query: str) -> None:
         self._check_token()
         self._send_json(*self.hub.create_repo(json.loads(body)))
+
+    def _whoami(self, body: bytes, query: str) -> None:
+        self._check_token()
+        self._send_json(HTTPStatus.OK, {"type": "user", "name": self.hub.user})
 
     def _validate_yaml(self, body: bytes, query: str) -> None:
         content = json.loads(body)["content"]

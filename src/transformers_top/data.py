@@ -1,0 +1,540 @@
+"""
+Datasets for ToP training: GLUE tasks and IMDB from the Hugging Face Hub, or from local files offline.
+
+Every loader returns a [`~datasets.DatasetDict`] with the splits `"train"` and/or `"validation"`, the task's text
+column(s) (GLUE names: `sentence`, `sentence1`/`sentence2`, `question`/`sentence`, ...; IMDB: `text`) and a `label`
+column: a `ClassLabel` for classification, `float32` scores for regression (STS-B). Local files may be:
+
+- TSV (`.tsv`): the GLUE release layouts are recognised per task (MRPC's `Quality`, `#1 String`, `#2 String`; STS-B's
+  `score`; QQP's `is_duplicate`; MNLI's `sentence1`, `sentence2`, `gold_label`). Quotes are literal text (GLUE's
+  `QUOTE_NONE`) unless every field holding a double quote is entirely enclosed in quotes with its inner quotes
+  doubled, which is how CSV writers such as pandas quote (e.g. a TSV exported with `DataFrame.to_csv(sep="\\t")`);
+  such quoted fields may hold tabs but not line breaks.
+- CSV (`.csv`): standard CSV quoting.
+- JSON lines (`.jsonl` or `.json`, one object a line).
+
+Any of them may be gzip-compressed (`.gz`) and may start with a UTF-8 byte order mark. Labels may be class ids or,
+for a known task, the GLUE label names (e.g. `entailment`); without a task, integer labels and free-form strings
+become classes and decimal numbers make a regression task.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset
+from transformers import PretrainedConfig, PreTrainedTokenizerBase
+
+from .metrics import check_task_name
+
+LABEL_COLUMN = "label"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """
+    What a task's data looks like.
+
+    Args:
+        text_columns (`tuple[str, ...]`): the one or two text columns fed to the tokenizer, in order.
+        label_names (`tuple[str, ...]`, *optional*): class names in label-id order; `None` for regression.
+        hub_path (`str`): the dataset repository on the Hub.
+        hub_config (`str`, *optional*): the dataset configuration (the GLUE task).
+        hub_validation_split (`str`): the Hub split used as `"validation"`.
+        file_columns (`dict[str, str]`): columns of the task's original release files, renamed to the Hub names when
+            the Hub name is absent from a local file.
+    """
+
+    text_columns: tuple[str, ...]
+    label_names: tuple[str, ...] | None
+    hub_path: str
+    hub_config: str | None
+    hub_validation_split: str = "validation"
+    file_columns: dict[str, str] = field(default_factory=dict)
+
+
+TASKS: dict[str, TaskSpec] = {
+    "cola": TaskSpec(("sentence",), ("unacceptable", "acceptable"), "nyu-mll/glue", "cola"),
+    "sst2": TaskSpec(("sentence",), ("negative", "positive"), "nyu-mll/glue", "sst2"),
+    "mrpc": TaskSpec(
+        ("sentence1", "sentence2"),
+        ("not_equivalent", "equivalent"),
+        "nyu-mll/glue",
+        "mrpc",
+        file_columns={"#1 String": "sentence1", "#2 String": "sentence2", "Quality": LABEL_COLUMN},
+    ),
+    "qqp": TaskSpec(
+        ("question1", "question2"),
+        ("not_duplicate", "duplicate"),
+        "nyu-mll/glue",
+        "qqp",
+        file_columns={"is_duplicate": LABEL_COLUMN},
+    ),
+    "stsb": TaskSpec(("sentence1", "sentence2"), None, "nyu-mll/glue", "stsb", file_columns={"score": LABEL_COLUMN}),
+    "mnli": TaskSpec(
+        ("premise", "hypothesis"),
+        ("entailment", "neutral", "contradiction"),
+        "nyu-mll/glue",
+        "mnli",
+        hub_validation_split="validation_matched",
+        file_columns={"sentence1": "premise", "sentence2": "hypothesis", "gold_label": LABEL_COLUMN},
+    ),
+    "qnli": TaskSpec(("question", "sentence"), ("entailment", "not_entailment"), "nyu-mll/glue", "qnli"),
+    "rte": TaskSpec(("sentence1", "sentence2"), ("entailment", "not_entailment"), "nyu-mll/glue", "rte"),
+    "wnli": TaskSpec(("sentence1", "sentence2"), ("not_entailment", "entailment"), "nyu-mll/glue", "wnli"),
+    "imdb": TaskSpec(("text",), ("neg", "pos"), "stanfordnlp/imdb", None, hub_validation_split="test"),
+}
+"""The supported tasks (the same names as `metrics.TASK_METRICS`)."""
+
+LOCAL_TASK_FILES: dict[str, tuple[str, str]] = {
+    "sst2": ("sst2/train.tsv", "sst2/dev.tsv"),
+    "mrpc": ("mrpc/train.tsv", "mrpc/dev.tsv"),
+    "rte": ("rte/train.tsv", "rte/dev.tsv"),
+    "stsb": ("stsb/train.tsv", "stsb/dev.tsv"),
+    "imdb": ("imdb/train.jsonl.gz", "imdb/test.jsonl.gz"),
+}
+"""Train and validation files of each task under the local data directory (see `default_data_dir`)."""
+
+_FILE_FORMATS = {".tsv": "tsv", ".csv": "csv", ".json": "json", ".jsonl": "json"}
+_INTEGER = re.compile(r"[+-]?\d+")
+# A TSV field as CSV writers quote it: enclosed in quotes with inner quotes doubled (tabs allowed), or free of quotes.
+_CSV_QUOTED_TSV_FIELD = re.compile(r'"(?:[^"]|"")*"(?=\t|$)|[^"\t]*(?=\t|$)')
+# Without a task, the first layout whose columns are all present gives the text columns: pairs before single texts.
+_TEXT_LAYOUTS = sorted({spec.text_columns for spec in TASKS.values()}, key=lambda columns: (-len(columns), columns))
+
+
+def default_data_dir() -> Path | None:
+    """
+    The local data directory `../shared/data` beside the repository of an editable install, if it exists.
+
+    Returns:
+        `Path` or `None`: the directory holding `sst2/`, `mrpc/`, `rte/`, `stsb/` and `imdb/`, or `None` when absent
+        (e.g. in an installed wheel), in which case the data comes from the Hub.
+    """
+    repository = Path(__file__).resolve().parents[2]
+    data_dir = repository.parent / "shared" / "data"
+    return data_dir if data_dir.is_dir() else None
+
+
+def local_task_files(task_name: str, data_dir: str | Path | None = None) -> tuple[Path, Path] | None:
+    """
+    The train and validation files of a task in a local data directory.
+
+    Args:
+        task_name (`str`): a supported task.
+        data_dir (`str` or `Path`, *optional*): defaults to `default_data_dir()`.
+
+    Returns:
+        `(train_file, validation_file)`, or `None` when the directory or either file is missing, or the task has no
+        local files (see `LOCAL_TASK_FILES`).
+    """
+    check_task_name(task_name)
+    data_dir = default_data_dir() if data_dir is None else Path(data_dir)
+    if data_dir is None or task_name not in LOCAL_TASK_FILES:
+        return None
+    train_file, validation_file = (data_dir / name for name in LOCAL_TASK_FILES[task_name])
+    return (train_file, validation_file) if train_file.is_file() and validation_file.is_file() else None
+
+
+def load_task_dataset(
+    task_name: str | None = None,
+    train_file: str | Path | None = None,
+    validation_file: str | Path | None = None,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+) -> DatasetDict:
+    """
+    Load a task's train and validation data, from local files when given, else from the Hub.
+
+    Args:
+        task_name (`str`, *optional*):
+            A GLUE task (`cola`, `sst2`, `mrpc`, `qqp`, `stsb`, `mnli`, `qnli`, `rte`, `wnli`) or `imdb`. Sets the text
+            columns and label names. Required without files; with files and no task, the text columns are detected
+            (`sentence1`+`sentence2`, `question`+`sentence`, ..., `sentence`, `text`) and the labels inferred.
+        train_file (`str` or `Path`, *optional*): a TSV, CSV or JSON lines file (optionally `.gz`).
+        validation_file (`str` or `Path`, *optional*): same formats; for MNLI from the Hub, `validation_matched`.
+        max_train_samples (`int`, *optional*): keep only the first rows of the train split.
+        max_eval_samples (`int`, *optional*): keep only the first rows of the validation split.
+
+    Returns:
+        [`~datasets.DatasetDict`]: `"train"` and `"validation"` (only the splits whose file was given, when loading
+        files), each with the text columns and `label`.
+
+    Raises:
+        `ValueError`: for an unknown task; a missing file or unknown extension; a file missing a text or label column
+        (naming the file, the missing columns and the columns found); a split without rows; a row without text or
+        label; a label outside the task's classes; a non-positive sample limit.
+    """
+    if task_name is not None:
+        check_task_name(task_name)
+    for name, limit in (("max_train_samples", max_train_samples), ("max_eval_samples", max_eval_samples)):
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+            raise ValueError(f"{name} must be a positive integer, got {limit!r}")
+    files = {
+        split: Path(path)
+        for split, path in (("train", train_file), ("validation", validation_file))
+        if path is not None
+    }
+    if files:
+        dataset = _load_files(files, task_name)
+    elif task_name is None:
+        raise ValueError("give a task_name (to load it from the Hub) or a train_file and/or validation_file")
+    else:
+        dataset = _load_from_hub(task_name)
+    limits = {"train": max_train_samples, "validation": max_eval_samples}
+    for split, data in dataset.items():
+        if len(data) == 0:
+            raise ValueError(f"the {split} split of {task_name!r} has no rows")
+        if limits[split] is not None and limits[split] < len(data):
+            dataset[split] = data.select(range(limits[split]))
+    return dataset
+
+
+def _load_from_hub(task_name: str) -> DatasetDict:
+    spec = TASKS[task_name]
+    hub_dataset = load_dataset(spec.hub_path, spec.hub_config)
+    columns = [*spec.text_columns, LABEL_COLUMN]
+    return DatasetDict(
+        train=hub_dataset["train"].select_columns(columns),
+        validation=hub_dataset[spec.hub_validation_split].select_columns(columns),
+    )
+
+
+def find_text_columns(column_names: list[str], task_name: str | None = None) -> tuple[str, ...]:
+    """
+    The text column(s) of a dataset, in tokenizer order.
+
+    Args:
+        column_names (`list[str]`): the dataset's columns.
+        task_name (`str`, *optional*): a supported task; without it the first matching layout among
+            `premise`+`hypothesis`, `question`+`sentence`, `question1`+`question2`, `sentence1`+`sentence2`,
+            `sentence` and `text` is used.
+
+    Raises:
+        `ValueError`: naming the missing columns (or the layouts looked for) and the columns found.
+    """
+    if task_name is not None:
+        expected = TASKS[check_task_name(task_name)].text_columns
+        missing = [column for column in expected if column not in column_names]
+        if missing:
+            raise ValueError(f"task {task_name!r} needs the column(s) {missing}; columns found: {list(column_names)}")
+        return expected
+    for layout in _TEXT_LAYOUTS:
+        if all(column in column_names for column in layout):
+            return layout
+    layouts = " or ".join("+".join(layout) for layout in _TEXT_LAYOUTS)
+    raise ValueError(f"no text column(s) found: expected {layouts}; columns found: {list(column_names)}")
+
+
+def _load_files(files: dict[str, Path], task_name: str | None) -> DatasetDict:
+    tables = {}
+    for split, path in files.items():
+        if not path.is_file():
+            raise ValueError(f"{split} file {str(path)!r} does not exist")
+        tables[split] = _read_table(path, task_name)
+    text_columns = {split: list(texts) for split, (texts, _) in tables.items()}
+    if len({tuple(columns) for columns in text_columns.values()}) > 1:
+        raise ValueError(f"the files have different text columns: {text_columns}")
+    if task_name is not None:
+        label_names = TASKS[task_name].label_names
+    else:
+        label_names = _infer_label_names([label for _, labels in tables.values() for label in labels])
+    features = Features(
+        {column: Value("string") for column in next(iter(tables.values()))[0]}
+        | {LABEL_COLUMN: Value("float32") if label_names is None else ClassLabel(names=list(label_names))}
+    )
+    dataset = DatasetDict()
+    for split, (texts, labels) in tables.items():
+        path = files[split]
+        if label_names is None:
+            label_values = [_score(label, path, row) for row, label in enumerate(labels)]
+        else:
+            label_values = [_class_id(label, label_names, path, row) for row, label in enumerate(labels)]
+        dataset[split] = Dataset.from_dict(texts | {LABEL_COLUMN: label_values}, features=features)
+    return dataset
+
+
+def _read_table(path: Path, task_name: str | None) -> tuple[dict[str, list[str]], list[object]]:
+    """Read one file into its text columns and its raw labels, checking columns, row count and missing values."""
+    file_format = _file_format(path)
+    rows = _read_json_lines(path) if file_format == "json" else _read_delimited(path, file_format)
+    header = next(rows)
+    if task_name is not None:
+        present = set(header)
+        renames = {
+            source: target
+            for source, target in TASKS[task_name].file_columns.items()
+            if source in present and target not in present
+        }
+        header = [renames.get(column, column) for column in header]
+    try:
+        text_columns = find_text_columns(header, task_name)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    if LABEL_COLUMN not in header:
+        raise ValueError(
+            f"{path}: missing column {LABEL_COLUMN!r} (unlabeled data cannot be trained or evaluated on); "
+            f"columns found: {header}"
+        )
+    positions = {column: header.index(column) for column in (*text_columns, LABEL_COLUMN)}
+    texts: dict[str, list[str]] = {column: [] for column in text_columns}
+    labels = []
+    for row, values in enumerate(rows):
+        for column in text_columns:
+            text = values[positions[column]]
+            if not isinstance(text, str):
+                raise ValueError(f"{path}: row {row} has no text in column {column!r} (got {text!r})")
+            texts[column].append(text)
+        label = values[positions[LABEL_COLUMN]]
+        if label is None or label == "" or (isinstance(label, float) and math.isnan(label)):
+            raise ValueError(f"{path}: row {row} has no label (unlabeled rows are not supported)")
+        labels.append(label)
+    if not labels:
+        raise ValueError(f"{path} has no data rows")
+    return texts, labels
+
+
+def _file_format(path: Path) -> str:
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    file_format = _FILE_FORMATS.get(suffixes[-1]) if suffixes else None
+    if file_format is None:
+        raise ValueError(
+            f"{path}: unsupported file type; use one of {', '.join(_FILE_FORMATS)} (optionally gzip-compressed, .gz)"
+        )
+    return file_format
+
+
+def _open_text(path: Path) -> TextIO:
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _read_delimited(path: Path, file_format: str) -> Iterator[list]:
+    """Yield the header, then each row, of a TSV or CSV file."""
+    if file_format == "csv":
+        delimiter, quoting = ",", csv.QUOTE_MINIMAL
+    else:
+        delimiter, quoting = "\t", _tsv_quoting(path)
+    with _open_text(path) as stream:
+        reader = csv.reader(stream, delimiter=delimiter, quoting=quoting)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{path} is empty (no header line)")
+        yield header
+        for values in reader:
+            if not values:
+                continue
+            if len(values) != len(header):
+                raise ValueError(
+                    f"{path}, line {reader.line_num}: expected {len(header)} fields like the header, found "
+                    f"{len(values)}"
+                )
+            yield values
+
+
+def _tsv_quoting(path: Path) -> int:
+    """`QUOTE_MINIMAL` if every line holding a double quote splits into CSV-quoted fields, else `QUOTE_NONE`."""
+    quoted_lines = 0
+    with _open_text(path) as stream:
+        for line in stream:
+            line = line.rstrip("\r\n")
+            if '"' not in line:
+                continue
+            position = 0
+            while position <= len(line):
+                field_match = _CSV_QUOTED_TSV_FIELD.match(line, position)
+                if field_match is None:
+                    return csv.QUOTE_NONE
+                position = field_match.end() + 1  # past the tab
+            quoted_lines += 1
+    return csv.QUOTE_MINIMAL if quoted_lines else csv.QUOTE_NONE
+
+
+def _read_json_lines(path: Path) -> Iterator[list]:
+    """Yield the keys of the first object as a header, then each object's values in that order (`None` if absent)."""
+    with _open_text(path) as stream:
+        header = None
+        for line_number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}, line {line_number}: not JSON lines ({error})") from None
+            if not isinstance(record, dict):
+                raise ValueError(f"{path}, line {line_number}: expected a JSON object, got {type(record).__name__}")
+            if header is None:
+                header = list(record)
+                yield header
+            yield [record.get(column) for column in header]
+        if header is None:
+            raise ValueError(f"{path} has no data rows")
+
+
+def _infer_label_names(labels: list[object]) -> tuple[str, ...] | None:
+    """Class names for labels of a file without a task; `None` (regression) when they are decimal numbers."""
+    if all(_is_integer_label(label) for label in labels):
+        return tuple(str(value) for value in sorted({int(label) for label in labels}))
+    if all(isinstance(label, (int, float, str)) and _as_float(label) is not None for label in labels):
+        return None
+    return tuple(sorted({str(label) for label in labels}))
+
+
+def _is_integer_label(label: object) -> bool:
+    if isinstance(label, str):
+        return _INTEGER.fullmatch(label.strip()) is not None
+    return isinstance(label, int) and not isinstance(label, bool)
+
+
+def _is_integral_number(label: object) -> bool:
+    return _is_integer_label(label) or (isinstance(label, float) and label.is_integer())
+
+
+def _as_float(label: object) -> float | None:
+    try:
+        value = float(label)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and not isinstance(label, bool) else None
+
+
+def _class_id(label: object, label_names: tuple[str, ...], path: Path, row: int) -> int:
+    if isinstance(label, str) and label.strip() in label_names:
+        return label_names.index(label.strip())
+    if _is_integral_number(label) and 0 <= int(label) < len(label_names):
+        return int(label)
+    raise ValueError(
+        f"{path}: row {row} has label {label!r}; expected a class id in 0..{len(label_names) - 1} or one of "
+        f"{list(label_names)} (GLUE test files are unlabeled, with -1 or no label)"
+    )
+
+
+def _score(label: object, path: Path, row: int) -> float:
+    value = _as_float(label)
+    if value is None:
+        raise ValueError(f"{path}: row {row} has label {label!r}; a regression task needs a finite number")
+    return value
+
+
+def dataset_label_names(dataset: Dataset | DatasetDict) -> list[str] | None:
+    """
+    The class names of a dataset's `label` column, or `None` for a regression task (float labels).
+
+    Raises:
+        `ValueError`: when the dataset has no `label` column, or one that is neither a `ClassLabel` nor a float.
+    """
+    if isinstance(dataset, DatasetDict):
+        dataset = next(iter(dataset.values()))
+    label_feature = dataset.features.get(LABEL_COLUMN)
+    if isinstance(label_feature, ClassLabel):
+        return list(label_feature.names)
+    if isinstance(label_feature, Value) and label_feature.dtype.startswith("float"):
+        return None
+    raise ValueError(
+        f"expected a {LABEL_COLUMN!r} column holding a ClassLabel or floats, got {label_feature!r} among the "
+        f"columns {dataset.column_names}"
+    )
+
+
+def dataset_num_labels(dataset: Dataset | DatasetDict) -> int:
+    """The number of classes of a dataset's `label` column, 1 for a regression task (see `dataset_label_names`)."""
+    label_names = dataset_label_names(dataset)
+    return 1 if label_names is None else len(label_names)
+
+
+def check_max_seq_length(
+    max_seq_length: int, tokenizer: PreTrainedTokenizerBase, model_config: PretrainedConfig | None = None
+) -> int:
+    """
+    Validate a maximum sequence length against the tokenizer and, when given, the model.
+
+    Args:
+        max_seq_length (`int`): the length inputs are truncated to, special tokens included.
+        tokenizer ([`~transformers.PreTrainedTokenizerBase`]): its `model_max_length` is an upper bound.
+        model_config ([`~transformers.PretrainedConfig`], *optional*): its `max_position_embeddings` is an upper bound.
+
+    Returns:
+        `int`: `max_seq_length`, unchanged.
+
+    Raises:
+        `ValueError`: naming the value and the limit it breaks (at least 4 tokens: `[CLS]`, two `[SEP]` and a text).
+    """
+    if not isinstance(max_seq_length, int) or isinstance(max_seq_length, bool):
+        raise ValueError(f"max_seq_length must be an integer, got {max_seq_length!r}")
+    minimum = tokenizer.num_special_tokens_to_add(pair=True) + 1
+    if max_seq_length < minimum:
+        raise ValueError(
+            f"max_seq_length={max_seq_length} is too short: it must leave room for the special tokens "
+            f"and one text token (at least {minimum})"
+        )
+    if max_seq_length > tokenizer.model_max_length:
+        raise ValueError(
+            f"max_seq_length={max_seq_length} is larger than the tokenizer's model_max_length="
+            f"{tokenizer.model_max_length}"
+        )
+    max_positions = getattr(model_config, "max_position_embeddings", None)
+    if max_positions is not None and max_seq_length > max_positions:
+        raise ValueError(
+            f"max_seq_length={max_seq_length} is larger than the model's max_position_embeddings={max_positions}"
+        )
+    return max_seq_length
+
+
+def tokenize_dataset(
+    dataset: Dataset | DatasetDict,
+    tokenizer: PreTrainedTokenizerBase,
+    max_seq_length: int,
+    task_name: str | None = None,
+    model_config: PretrainedConfig | None = None,
+) -> Dataset | DatasetDict:
+    """
+    Tokenize the text column(s), truncating every sequence to `max_seq_length` tokens, without padding.
+
+    Pad per batch with [`~transformers.DataCollatorWithPadding`]: ToP charges FLOPs on real tokens only, and shorter
+    batches run faster. Only the tokenizer's outputs and `label` are kept.
+
+    Args:
+        dataset ([`~datasets.Dataset`] or [`~datasets.DatasetDict`]): as returned by `load_task_dataset`.
+        tokenizer ([`~transformers.PreTrainedTokenizerBase`]): the model's tokenizer.
+        max_seq_length (`int`): the truncation length, checked by `check_max_seq_length`.
+        task_name (`str`, *optional*): the task, which fixes the text columns (detected without it).
+        model_config ([`~transformers.PretrainedConfig`], *optional*): checks `max_seq_length` against the model.
+    """
+    check_max_seq_length(max_seq_length, tokenizer, model_config)
+    if isinstance(dataset, DatasetDict):
+        return DatasetDict(
+            {split: tokenize_dataset(data, tokenizer, max_seq_length, task_name) for split, data in dataset.items()}
+        )
+    text_columns = find_text_columns(dataset.column_names, task_name)
+
+    def tokenize(batch: dict[str, list]) -> dict[str, list]:
+        return tokenizer(*(batch[column] for column in text_columns), truncation=True, max_length=max_seq_length)
+
+    removed = [column for column in dataset.column_names if column != LABEL_COLUMN]
+    return dataset.map(tokenize, batched=True, remove_columns=removed, desc="Tokenizing")
+
+
+__all__ = [
+    "LOCAL_TASK_FILES",
+    "TASKS",
+    "TaskSpec",
+    "check_max_seq_length",
+    "dataset_label_names",
+    "dataset_num_labels",
+    "default_data_dir",
+    "find_text_columns",
+    "load_task_dataset",
+    "local_task_files",
+    "tokenize_dataset",
+]

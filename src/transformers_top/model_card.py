@@ -1,0 +1,319 @@
+"""Model cards of ToP-pruned models, rendered from the Jinja template `templates/model_card.md`.
+
+The interface is two calls:
+
+```python
+from transformers_top.model_card import TopModelCardData, save_model_card
+
+card_data = TopModelCardData(
+    base_model="user/bert-finetuned-sst2",  # the teacher
+    dataset="nyu-mll/glue", dataset_config="sst2", dataset_split="validation",
+    metric_name="accuracy", teacher_metric=0.921, pruned_metric=0.917,
+    flops_reduction=1.9, flops_reduction_padded=3.8, padded_length=64, representative_length=25,
+    latency_speedup=1.6, latency_hardware="2-core x86 CPU, torch 2.13", latency_batch_size=1,
+    training_hyperparameters={"learning_rate": 3e-5, "target_sparsity": 0.5},
+)
+save_model_card("out/final", model, card_data, plot="out/kept_tokens.png", repo_id="user/bert-top-sst2")
+```
+
+`save_model_card` writes `README.md` (YAML metadata with `model-index`, then the body) into a directory that already
+holds the saved model, and copies the kept-tokens plot next to it. Every field of [`TopModelCardData`] is optional
+and validated when set: a value of the wrong type raises a `ValueError` naming the field. Fields left `None` are
+left out of the card, never filled in. The per-layer table comes from the model's own pruning plan
+(`config.token_keep_ratios`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from dataclasses import dataclass, field, fields
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+from .flops import count_flops, plan_lengths
+from .modeling_top_bert import TopBertForSequenceClassification, TopBertPreTrainedModel
+
+TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
+#: Tags every card carries, before the user's own.
+BASE_TAGS = ["transformers-top", "token-pruning", "top", "bert"]
+#: File name of the kept-tokens plot in the model directory (the source file's extension is kept).
+PLOT_STEM = "kept_tokens"
+PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
+
+
+def _text(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"card field {name} must be a non-empty string, got {value!r}")
+
+
+def _hub_id(name: str, value: Any) -> None:
+    _text(name, value)
+    try:
+        validate_repo_id(value)
+    except HFValidationError as error:
+        raise ValueError(
+            f"card field {name} must be a Hub repository id such as 'user/name', got {value!r}"
+        ) from error
+
+
+def _number(name: str, value: Any) -> None:
+    if not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"card field {name} must be a finite number, got {value!r}")
+
+
+def _positive_number(name: str, value: Any) -> None:
+    _number(name, value)
+    if value <= 0:
+        raise ValueError(f"card field {name} must be > 0, got {value!r}")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"card field {name} must be a positive integer, got {value!r}")
+
+
+def _text_list(name: str, value: Any) -> None:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"card field {name} must be a list of strings, got {value!r}")
+    for item in value:
+        _text(f"{name}[]", item)
+
+
+def _hyperparameters(name: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValueError(f"card field {name} must be a dict of name -> str/int/float/bool, got {value!r}")
+    for key, item in value.items():
+        _text(f"{name} key", key)
+        if not isinstance(item, (str, int, float, bool)) or (isinstance(item, float) and not math.isfinite(item)):
+            raise ValueError(f"card field {name}[{key!r}] must be a str, int, finite float or bool, got {item!r}")
+
+
+@dataclass
+class TopModelCardData:
+    """
+    The values of one pruning run that go into the model card. All optional; unknown values stay `None`.
+
+    Args:
+        model_name (`str`, *optional*): title of the card and name in `model-index` (defaults to the repository name).
+        base_model (`str`, *optional*): Hub id of the teacher (the fine-tuned, unpruned model).
+        dataset (`str`, *optional*): Hub id of the evaluation dataset, e.g. `"nyu-mll/glue"`.
+        dataset_config (`str`, *optional*): its configuration, e.g. `"sst2"`.
+        dataset_split (`str`, *optional*): the evaluated split, e.g. `"validation"`.
+        metric_name (`str`, *optional*): the task metric, e.g. `"accuracy"`; required with a metric value.
+        teacher_metric (`float`, *optional*): the teacher's metric on that split.
+        pruned_metric (`float`, *optional*): the pruned model's metric on that split.
+        flops_reduction (`float`, *optional*): encoder FLOPs of the teacher / of the pruned model, both on the
+            evaluation set's real (non-padding) tokens.
+        flops_reduction_padded (`float`, *optional*): the same with the teacher run on inputs padded to
+            `padded_length` (the ToP paper's convention); requires `padded_length`.
+        padded_length (`int`, *optional*): the task's fixed max length, e.g. 64 for SST-2.
+        representative_length (`int`, *optional*): a typical real length (e.g. the evaluation set's mean), at which
+            the per-layer table shows token counts (defaults to `padded_length`).
+        latency_speedup (`float`, *optional*): measured latency of the teacher / of the pruned model; requires
+            `latency_hardware` and `latency_batch_size`.
+        teacher_latency_ms, pruned_latency_ms (`float`, *optional*): the measured latencies per batch, in ms.
+        latency_hardware (`str`, *optional*): where the latency was measured (CPU model, cores, library versions).
+        latency_batch_size (`int`, *optional*): the batch size of the latency measurement.
+        training_hyperparameters (`dict[str, str | int | float | bool]`, *optional*): the pruning run's settings.
+        license (`str`, *optional*): license identifier, e.g. `"apache-2.0"`.
+        language (`list[str]`, *optional*): language codes, e.g. `["en"]`.
+        tags (`list[str]`, *optional*): tags added to `transformers-top`, `token-pruning`, `top` and `bert`.
+
+    Raises:
+        `ValueError`: at construction (and again before a card is written), naming the field with a wrong type or
+        value, or a value given without the field it needs.
+    """
+
+    model_name: str | None = field(default=None, metadata={"check": _text})
+    base_model: str | None = field(default=None, metadata={"check": _hub_id})
+    dataset: str | None = field(default=None, metadata={"check": _hub_id})
+    dataset_config: str | None = field(default=None, metadata={"check": _text})
+    dataset_split: str | None = field(default=None, metadata={"check": _text})
+    metric_name: str | None = field(default=None, metadata={"check": _text})
+    teacher_metric: float | None = field(default=None, metadata={"check": _number})
+    pruned_metric: float | None = field(default=None, metadata={"check": _number})
+    flops_reduction: float | None = field(default=None, metadata={"check": _positive_number})
+    flops_reduction_padded: float | None = field(default=None, metadata={"check": _positive_number})
+    padded_length: int | None = field(default=None, metadata={"check": _positive_int})
+    representative_length: int | None = field(default=None, metadata={"check": _positive_int})
+    latency_speedup: float | None = field(default=None, metadata={"check": _positive_number})
+    teacher_latency_ms: float | None = field(default=None, metadata={"check": _positive_number})
+    pruned_latency_ms: float | None = field(default=None, metadata={"check": _positive_number})
+    latency_hardware: str | None = field(default=None, metadata={"check": _text})
+    latency_batch_size: int | None = field(default=None, metadata={"check": _positive_int})
+    training_hyperparameters: dict[str, str | int | float | bool] | None = field(
+        default=None, metadata={"check": _hyperparameters}
+    )
+    license: str | None = field(default=None, metadata={"check": _text})
+    language: list[str] | None = field(default=None, metadata={"check": _text_list})
+    tags: list[str] | None = field(default=None, metadata={"check": _text_list})
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every set field's type and value, and that each value comes with the fields it needs."""
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is not None:
+                item.metadata["check"](item.name, value)
+        self._require("metric_name", "teacher_metric", "pruned_metric")
+        self._require("padded_length", "flops_reduction_padded")
+        self._require("dataset", "dataset_config", "dataset_split")
+        for needed in ("latency_hardware", "latency_batch_size"):
+            self._require(needed, "latency_speedup", "teacher_latency_ms", "pruned_latency_ms")
+
+    def _require(self, needed: str, *dependents: str) -> None:
+        if getattr(self, needed) is None:
+            for name in dependents:
+                if getattr(self, name) is not None:
+                    raise ValueError(f"card field {name} is set, so {needed} must be set too")
+
+
+def create_model_card(
+    model: TopBertPreTrainedModel,
+    card_data: TopModelCardData | None = None,
+    repo_id: str | None = None,
+    plot_filename: str | None = None,
+) -> ModelCard:
+    """
+    Render the model card of a pruned model.
+
+    Args:
+        model ([`TopBertPreTrainedModel`]): the model; its plan gives the per-layer table (for a model still holding
+            training masks, the plan `finalize_pruning` will store).
+        card_data ([`TopModelCardData`], *optional*): the run's values; `None` gives a card from the model alone.
+        repo_id (`str`, *optional*): the Hub repository, used in the loading examples and as default name.
+        plot_filename (`str`, *optional*): file name of the kept-tokens plot beside the card.
+
+    Returns:
+        `huggingface_hub.ModelCard`: metadata and body.
+    """
+    if not isinstance(model, TopBertPreTrainedModel):
+        raise ValueError(f"model must be a TopBertPreTrainedModel, got {type(model).__name__}")
+    card_data = card_data if card_data is not None else TopModelCardData()
+    if not isinstance(card_data, TopModelCardData):
+        raise ValueError(f"card_data must be a TopModelCardData, got {type(card_data).__name__}")
+    card_data.validate()
+    config = model.base_model.deployable_config()
+    config.check_pruning_plan()
+    is_classifier = isinstance(model, TopBertForSequenceClassification)
+    pipeline_tag = "text-classification" if is_classifier else "feature-extraction"
+    title = card_data.model_name or (repo_id.split("/")[-1] if repo_id else "ToP token-pruned BERT")
+    metadata = ModelCardData(
+        model_name=title,
+        base_model=card_data.base_model,
+        datasets=[card_data.dataset] if card_data.dataset else None,
+        metrics=[card_data.metric_name] if card_data.metric_name else None,
+        library_name="transformers",
+        pipeline_tag=pipeline_tag,
+        license=card_data.license,
+        language=card_data.language,
+        tags=BASE_TAGS + [tag for tag in card_data.tags or () if tag not in BASE_TAGS],
+        eval_results=_eval_results(card_data, pipeline_tag) or None,
+    )
+    length = card_data.representative_length or card_data.padded_length
+    card = ModelCard.from_template(
+        metadata,
+        template_path=str(TEMPLATE_PATH),
+        title=title,
+        card=card_data,
+        repo=repo_id or "path/to/this/model",
+        pipeline_tag=pipeline_tag,
+        auto_class="AutoModelForSequenceClassification" if is_classifier else "AutoModel",
+        config=config,
+        pruning_layers=[layer for layer, ratio in enumerate(config.token_keep_ratios or ()) if ratio < 1.0],
+        layers=_layer_rows(config, length),
+        length=length,
+        plan_flops_reduction=count_flops(config, length, dense=True) / count_flops(config, length) if length else None,
+        plot_filename=plot_filename,
+    )
+    card.content = re.sub(r"\n{3,}", "\n\n", card.content)
+    return card
+
+
+def save_model_card(
+    save_directory: str | Path,
+    model: TopBertPreTrainedModel,
+    card_data: TopModelCardData | None = None,
+    plot: str | Path | None = None,
+    repo_id: str | None = None,
+) -> ModelCard:
+    """
+    Write `README.md` into `save_directory` and copy the kept-tokens plot beside it.
+
+    Args:
+        save_directory (`str` or `Path`): an existing directory, normally the one `model.save_pretrained` wrote.
+        model ([`TopBertPreTrainedModel`]): the model (see [`create_model_card`]).
+        card_data ([`TopModelCardData`], *optional*): the run's values.
+        plot (`str` or `Path`, *optional*): an image (png, jpg, svg) of the fraction of tokens entering each layer;
+            copied as `kept_tokens.<ext>` (the source file is left in place).
+        repo_id (`str`, *optional*): the Hub repository the card will live in.
+
+    Returns:
+        `huggingface_hub.ModelCard`: the written card.
+
+    Raises:
+        `ValueError`: when the directory or the plot does not exist, or a card value is invalid (nothing is written).
+    """
+    save_directory = Path(save_directory)
+    if not save_directory.is_dir():
+        raise ValueError(f"save_directory must be an existing directory, got {str(save_directory)!r}")
+    plot_target = None
+    if plot is not None:
+        plot = Path(plot)
+        if not plot.is_file() or plot.suffix.lower() not in PLOT_SUFFIXES:
+            raise ValueError(f"plot must be an existing {'/'.join(PLOT_SUFFIXES)} file, got {str(plot)!r}")
+        plot_target = save_directory / f"{PLOT_STEM}{plot.suffix.lower()}"
+    card = create_model_card(model, card_data, repo_id, plot_target.name if plot_target else None)
+    if plot_target is not None and not (plot_target.exists() and plot_target.samefile(plot)):
+        shutil.copyfile(plot, plot_target)
+    card.save(save_directory / "README.md")
+    return card
+
+
+def _eval_results(card_data: TopModelCardData, task_type: str) -> list[EvalResult]:
+    """`model-index` entries: the pruned model's task metric and its FLOPs reductions, when the dataset is known."""
+    if card_data.dataset is None:
+        return []
+    dataset = {
+        "task_type": task_type,
+        "dataset_type": card_data.dataset,
+        "dataset_name": " ".join(filter(None, (card_data.dataset, card_data.dataset_config))),
+        "dataset_config": card_data.dataset_config,
+        "dataset_split": card_data.dataset_split,
+    }
+    metrics = [
+        (card_data.metric_name, card_data.metric_name, card_data.pruned_metric),
+        ("flops_reduction", "FLOPs reduction (real tokens)", card_data.flops_reduction),
+        (
+            "flops_reduction_padded",
+            f"FLOPs reduction (padded to {card_data.padded_length})",
+            card_data.flops_reduction_padded,
+        ),
+    ]
+    return [
+        EvalResult(metric_type=metric_type, metric_name=name, metric_value=value, **dataset)
+        for metric_type, name, value in metrics
+        if value is not None
+    ]
+
+
+def _layer_rows(config, length: int | None) -> list[dict[str, Any]]:
+    """One row per layer: its keep ratio, the fraction of non-[CLS] tokens entering it and, at `length`, the count."""
+    ratios = config.token_keep_ratios or [1.0] * config.num_hidden_layers
+    lengths = plan_lengths(config, length) if length else [None] * len(ratios)
+    rows, fraction = [], 1.0
+    for layer, (ratio, tokens) in enumerate(zip(ratios, lengths, strict=True)):
+        fraction *= ratio
+        rows.append({"layer": layer, "keep_ratio": ratio, "fraction": fraction, "tokens": tokens})
+    return rows
+
+
+__all__ = ["TopModelCardData", "create_model_card", "save_model_card"]

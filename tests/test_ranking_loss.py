@@ -1,0 +1,102 @@
+"""Ranking distillation (spec section 3): teacher top-k, ARP-2 on a hand-computed example, NDCG variant, and the
+teacher's final-layer importance against eager attention probabilities."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from transformers import BertForSequenceClassification
+
+from transformers_top.ranking_loss import rank_distillation_loss, teacher_final_importance, teacher_top_k
+
+#: Two samples of 6 positions: the first has 6 real tokens, the second 3 ([CLS] + 2, fewer than k = 3).
+ALIVE = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], dtype=torch.bool)
+#: [CLS] (position 0) and the padding get the highest teacher scores: both must be ignored.
+TEACHER = torch.tensor([[0.9, 0.1, 0.5, 0.3, 0.05, 0.2], [0.9, 0.2, 0.7, 5.0, 5.0, 5.0]])
+
+
+def student_scores() -> torch.Tensor:
+    """Scores at the teacher's top positions give simple logarithms; the others are decoys that must not count."""
+    return torch.tensor(
+        [
+            [100.0, -50.0, 0.0, 0.0, 7.0, math.log(3.0)],
+            [100.0, math.log(7.0), 0.0, 9.0, 9.0, 9.0],
+        ],
+        requires_grad=True,
+    )
+
+
+def test_teacher_top_k_excludes_cls_and_padding():
+    positions, relevance, valid = teacher_top_k(TEACHER, ALIVE, k=3)
+    assert positions[0].tolist() == [2, 3, 5]
+    assert positions[1, :2].tolist() == [2, 1]
+    assert relevance.tolist() == [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]]
+    assert valid.tolist() == [[True, True, True], [True, True, False]]
+
+
+def test_arp2_hand_computed():
+    # loss = sum_{y_i > y_j} (y_i - y_j) * log2(1 + exp(-(s_i - s_j))) / k^2, batch mean, k = 3.
+    # Sample 0: teacher top-3 = positions 2, 3, 5 with y = 3, 2, 1; student s = 0, 0, ln 3.
+    #   (2, 3): (3 - 2) * log2(1 + e^0)     = 1 * 1 = 1
+    #   (2, 5): (3 - 1) * log2(1 + e^ln3)   = 2 * 2 = 4
+    #   (3, 5): (2 - 1) * log2(1 + e^ln3)   = 1 * 2 = 2      -> 7 / 9
+    # Sample 1: only 2 real non-[CLS] tokens: positions 2, 1 with y = 3, 2; student s = 0, ln 7.
+    #   (2, 1): (3 - 2) * log2(1 + e^ln7)   = 1 * 3 = 3      -> 3 / 9 (still divided by k^2)
+    # Batch mean: (7/9 + 3/9) / 2 = 5/9.
+    student = student_scores()
+    loss = rank_distillation_loss(student, TEACHER, ALIVE, k=3, loss="arp2")
+    assert loss.item() == pytest.approx(5.0 / 9.0, rel=1e-6)
+    loss.backward()
+    # Only the teacher's top-k real tokens receive a gradient: not [CLS], not padding, not the rest.
+    receives_gradient = student.grad != 0
+    assert receives_gradient.tolist() == [
+        [False, False, True, True, False, True],
+        [False, True, True, False, False, False],
+    ]
+
+
+@pytest.mark.parametrize("loss", ["arp2", "ndcg"])
+def test_agreeing_order_costs_almost_nothing_and_reversed_order_costs_much(loss):
+    alive = torch.ones(1, 6, dtype=torch.bool)
+    teacher = torch.tensor([[0.0, 0.5, 0.4, 0.3, 0.2, 0.1]])  # top-3: positions 1, 2, 3 in this order
+    agreeing = torch.tensor([[0.0, 30.0, 20.0, 10.0, 0.0, 0.0]])
+    reversed_order = torch.tensor([[0.0, 10.0, 20.0, 30.0, 0.0, 0.0]])
+    low = rank_distillation_loss(agreeing, teacher, alive, k=3, loss=loss).item()
+    high = rank_distillation_loss(reversed_order, teacher, alive, k=3, loss=loss).item()
+    # A margin of 10 leaves log2(1 + e^-10) = 6.5e-5 per pair; reversed, each pair costs log2(1 + e^10) = 14.4.
+    assert 0.0 <= low < 1e-3
+    assert high > 1.0
+
+
+def test_unknown_loss_raises():
+    with pytest.raises(ValueError, match="listnet"):
+        rank_distillation_loss(student_scores(), TEACHER, ALIVE, k=3, loss="listnet")
+
+
+def test_teacher_final_importance_matches_eager_attention(tiny_bert_dir, tiny_batch):
+    teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir, attn_implementation="eager").eval()
+    alive = tiny_batch["attention_mask"].bool()
+    with torch.no_grad():
+        outputs = teacher(**tiny_batch, output_attentions=True, output_hidden_states=True)
+        probs = outputs.attentions[-1]  # (batch, heads, query, key) of the last layer
+        # Mean over heads and over the real query rows: sum over both, divided by heads * real tokens.
+        received = (probs * alive[:, None, :, None]).sum(dim=(1, 2))
+        expected = received / (probs.shape[1] * alive.sum(dim=1, keepdim=True))
+        importance = teacher_final_importance(teacher, outputs.hidden_states[-2], alive)
+    torch.testing.assert_close(importance, expected, atol=1e-6, rtol=1e-5)
+    assert (importance[~alive] < 1e-6).all()
+    # Each real row of attention sums to one, so a sample's importances sum to one.
+    torch.testing.assert_close(importance.sum(dim=1), torch.ones(3), atol=1e-5, rtol=0)
+
+
+def test_teacher_final_importance_does_not_depend_on_the_attention_kernel(tiny_bert_dir, tiny_batch):
+    alive = tiny_batch["attention_mask"].bool()
+    importances = []
+    for implementation in ("eager", "sdpa"):
+        teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir, attn_implementation=implementation)
+        with torch.no_grad():
+            hidden_states = teacher.eval()(**tiny_batch, output_hidden_states=True).hidden_states
+            importances.append(teacher_final_importance(teacher, hidden_states[-2], alive))
+    torch.testing.assert_close(importances[0], importances[1], atol=1e-6, rtol=1e-5)

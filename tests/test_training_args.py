@@ -1,0 +1,112 @@
+"""`TopTrainingArguments`: spec defaults, validation of every pruning field, command-line parsing."""
+
+from __future__ import annotations
+
+import pytest
+from transformers import HfArgumentParser
+
+from transformers_top import TopTrainingArguments
+
+
+def make_args(tmp_path, **overrides) -> TopTrainingArguments:
+    return TopTrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True, **overrides)
+
+
+def test_defaults_follow_the_spec(tmp_path):
+    args = make_args(tmp_path)
+    # Spec sections 2-4: tau = 2, top-k 20, alpha 1e-2 (SST-2), 50 bins, frozen embeddings, reg lr 0.02 (SST-2).
+    assert args.distill_temperature == 2.0
+    assert args.rank_distill_topk == 20
+    assert args.rank_distill_alpha == 1e-2
+    assert args.rank_distill_loss == "arp2"
+    assert args.num_bins == 50
+    assert args.freeze_embeddings is True
+    assert args.mask_learning_rate == 0.02 and args.lagrangian_learning_rate == 0.02
+    assert args.prune_layers is None and args.rank_distill_layers is None
+    assert 0.0 <= args.target_sparsity < 1.0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("target_sparsity", 1.0),
+        ("target_sparsity", -0.1),
+        ("target_sparsity", True),
+        ("target_sparsity", "0.5"),
+        ("sparsity_warmup_steps", -1),
+        ("sparsity_warmup_steps", 2.5),
+        ("sparsity_warmup_ratio", 1.5),
+        ("sparsity_warmup_ratio", -0.1),
+        ("mask_learning_rate", 0.0),
+        ("mask_learning_rate", -0.01),
+        ("lagrangian_learning_rate", 0.0),
+        ("distill_temperature", 0.0),
+        ("distill_temperature", False),
+        ("rank_distill_alpha", -1e-3),
+        ("rank_distill_alpha", None),
+        ("rank_distill_topk", 1),
+        ("rank_distill_topk", 3.0),
+        ("rank_distill_loss", "listnet"),
+        ("freeze_embeddings", "yes"),
+        ("num_bins", 0),
+        ("num_bins", 2.0),
+        ("prune_layers", []),
+        ("prune_layers", [-1]),
+        ("prune_layers", [1.5]),
+        ("prune_layers", 2),
+        ("rank_distill_layers", []),
+        ("rank_distill_layers", [True]),
+        ("flops_padded_length", 0),
+    ],
+)
+def test_bad_values_raise_naming_the_field(tmp_path, field, value):
+    with pytest.raises(ValueError, match=field) as error:
+        make_args(tmp_path, **{field: value})
+    assert repr(value) in str(error.value)
+
+
+def test_boundary_values_are_accepted(tmp_path):
+    args = make_args(
+        tmp_path,
+        target_sparsity=0.0,
+        sparsity_warmup_ratio=1.0,
+        rank_distill_alpha=0.0,
+        rank_distill_topk=2,
+        rank_distill_loss="ndcg",
+        num_bins=1,
+        prune_layers=[1],
+        rank_distill_layers=[0],
+        flops_padded_length=1,
+    )
+    assert args.target_sparsity == 0.0 and args.rank_distill_loss == "ndcg" and args.prune_layers == [1]
+
+
+def test_command_line_lists_and_flags(tmp_path):
+    parser = HfArgumentParser(TopTrainingArguments)
+    (args,) = parser.parse_args_into_dataclasses(
+        [
+            "--output_dir",
+            str(tmp_path),
+            "--prune_layers",
+            "2",
+            "3",
+            "--rank_distill_layers",
+            "1",
+            "--target_sparsity",
+            "0.3",
+            "--freeze_embeddings",
+            "false",
+            "--report_to",
+            "none",
+        ]
+    )
+    assert args.prune_layers == [2, 3]
+    assert args.rank_distill_layers == [1]
+    assert args.target_sparsity == 0.3
+    assert args.freeze_embeddings is False
+
+
+def test_command_line_validates(tmp_path):
+    parser = HfArgumentParser(TopTrainingArguments)
+    with pytest.raises(ValueError, match="num_bins"):
+        parser.parse_args_into_dataclasses(["--output_dir", str(tmp_path), "--num_bins", "0", "--report_to", "none"])
