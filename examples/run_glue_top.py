@@ -39,7 +39,7 @@ python examples/run_glue_top.py \\
 Arguments of this script (the rest are `TopTrainingArguments`):
 
 - `--model_name_or_path`: the BERT checkpoint the student starts from: a fine-tuned classifier, or with
-  `--do_finetune_teacher` a pretrained BERT that is fine-tuned into the teacher first (saved in `OUTPUT_DIR/teacher`,
+  `--do_finetune_teacher` a pretrained BERT that is fine-tuned into the teacher first (saved in `--teacher_output_dir` (default `OUTPUT_DIR-teacher`),
   and reused when the job is run again; delete that folder to fine-tune anew).
 - `--teacher_name_or_path`: the fine-tuned, unpruned teacher (defaults to `--model_name_or_path`).
 - `--tokenizer_name`: defaults to `--model_name_or_path`.
@@ -121,7 +121,14 @@ class ModelArguments:
         default=False,
         metadata={
             "help": "Fine-tune --model_name_or_path on the train split with a plain Trainer first; the result is the "
-            "teacher and initialises the student (saved in OUTPUT_DIR/teacher, reused when present)."
+            "teacher and initialises the student (saved in --teacher_output_dir, reused when present)."
+        },
+    )
+    teacher_output_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where the fine-tuned teacher is saved (default: OUTPUT_DIR-teacher, beside the pruned model, so "
+            "that --push_to_hub never uploads it)."
         },
     )
     teacher_num_train_epochs: float = field(default=3.0, metadata={"help": "Epochs of the teacher fine-tuning."})
@@ -249,14 +256,14 @@ def check_teacher_config(config: PretrainedConfig, path: str, num_labels: int) -
 def teacher_training_args(model_args: ModelArguments, training_args: TopTrainingArguments) -> TrainingArguments:
     """
     Arguments of the plain `Trainer` runs on the teacher (fine-tuning, evaluation): those of the pruning run (batch
-    sizes, seed, logging, ...) with the teacher's epochs, learning rate and steps, in `OUTPUT_DIR/teacher`, without
+    sizes, seed, logging, ...) with the teacher's epochs, learning rate and steps, in `--teacher_output_dir` (default `OUTPUT_DIR-teacher`), without
     checkpoints or Hub pushes.
     """
     shared = {arg.name: getattr(training_args, arg.name) for arg in dataclasses.fields(TrainingArguments) if arg.init}
     return TrainingArguments(
         **shared
         | {
-            "output_dir": os.path.join(training_args.output_dir, "teacher"),
+            "output_dir": model_args.teacher_output_dir or training_args.output_dir.rstrip("/\\") + "-teacher",
             "num_train_epochs": model_args.teacher_num_train_epochs,
             "learning_rate": model_args.teacher_learning_rate,
             "max_steps": model_args.teacher_max_steps,

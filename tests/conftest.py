@@ -17,6 +17,10 @@ os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_HUB_OFFLINE", None)
 os.environ.pop("TRANSFORMERS_OFFLINE", None)
+# `make test` runs two pytest workers on two cores: one thread each (and in the subprocesses they start), since
+# oversubscribed OpenMP threads make tiny models 10-20x slower.
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 import importlib.resources
 import shutil

