@@ -15,6 +15,7 @@ from transformers import (
     BertForSequenceClassification,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    TrainerCallback,
     TrainingArguments,
 )
 
@@ -23,6 +24,7 @@ from transformers_top import (
     TopBertForSequenceClassification,
     TopTrainer,
     TopTrainingArguments,
+    TrainingDivergedError,
     count_flops,
 )
 from transformers_top.flops import encoder_flops
@@ -33,15 +35,6 @@ TARGET = 0.5
 TOLERANCE = 0.05
 #: -beta * log(-gamma / zeta) with beta = 2/3, gamma = -0.1, zeta = 1.1: P(z > 0) = sigmoid(log_alpha + this).
 LOG_ALPHA_SHIFT = 2.0 / 3.0 * math.log(11.0)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors run several times faster on one thread than on two busy cores (OpenMP spinning)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def sigmoid(value: float) -> float:
@@ -539,3 +532,39 @@ def test_bad_teachers_are_rejected(tiny_bert_dir, tiny_bert_config, tmp_path, ma
 def test_rank_distill_layers_must_exist(tiny_bert_dir, tmp_path):
     with pytest.raises(ValueError, match="rank_distill_layers"):
         make_trainer(tiny_bert_dir, tmp_path, rank_distill_layers=[4])
+
+
+class _PoisonTeacherAfter(TrainerCallback):
+    """Make the teacher's logits NaN once `step` optimizer steps are done (a stand-in for a diverging run)."""
+
+    def __init__(self, teacher: torch.nn.Module, step: int) -> None:
+        self.teacher, self.step = teacher, step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            with torch.no_grad():
+                self.teacher.classifier.bias.fill_(float("nan"))
+
+
+def test_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(
+        tiny_bert_dir, tmp_path, train_dataset=make_dataset(64), max_steps=6, save_strategy="steps", save_steps=2
+    )
+    trainer.add_callback(_PoisonTeacherAfter(trainer.teacher, step=3))
+    with pytest.raises(TrainingDivergedError, match="non-finite loss at step 3"):
+        trainer.train()
+    assert sorted(path.name for path in tmp_path.glob("checkpoint-*")) == ["checkpoint-2"]
+    reloaded = TopBertForSequenceClassification.from_pretrained(tmp_path / "checkpoint-2")
+    assert reloaded.config.pruning_masks
+    assert all(torch.isfinite(parameter).all() for parameter in reloaded.parameters())
+
+
+def test_launcher_processes_must_match_the_arguments(tiny_bert_dir, tmp_path, monkeypatch):
+    """`torchrun --nproc_per_node 2` without `--use_cpu` on a CPU machine: two processes, each training alone."""
+    args = make_args(tmp_path)
+    assert args.world_size == 1  # the device setup is done (and cached) as in such a process
+    teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    student = TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match="started 2 processes but the training arguments use 1: .* --use_cpu"):
+        TopTrainer(model=student, teacher_model=teacher, args=args)
