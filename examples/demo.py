@@ -29,21 +29,25 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run_glue_top  # noqa: E402  (the example script beside this one)
+import run_glue_top
 
-from transformers_top import TopBertForSequenceClassification  # noqa: E402
-from transformers_top.data import load_task_dataset, local_task_files, tokenize_dataset  # noqa: E402
-from transformers_top.latency import compare_latency, describe_hardware  # noqa: E402
-from transformers_top.model_card import TopModelCardData, save_model_card  # noqa: E402
-from transformers_top.plots import kept_token_fractions, plot_kept_tokens  # noqa: E402
+from transformers_top import TopBertForSequenceClassification
+from transformers_top.data import load_task_dataset, local_task_files, tokenize_dataset
+from transformers_top.latency import compare_latency, describe_hardware
+from transformers_top.model_card import TopModelCardData, save_model_card
+from transformers_top.plots import kept_token_fractions, plot_kept_tokens
 
 PADDED_LENGTH = 64  # the paper's SST-2 convention for the padded FLOPs reduction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--output_dir", default="demo-output", help="where everything is written")
-    parser.add_argument("--teacher_samples", type=int, default=9600, help="SST-2 sentences to fine-tune the teacher on")
+    parser.add_argument(
+        "--teacher_samples", type=int, default=9600, help="SST-2 sentences for the teacher"
+    )
     parser.add_argument("--prune_samples", type=int, default=6400, help="SST-2 sentences of the pruning run")
     parser.add_argument("--target_sparsity", type=float, default=0.45, help="FLOPs fraction to remove (real tokens)")
     parser.add_argument("--latency_rounds", type=int, default=3, help="timed passes over the dev set per model")
@@ -100,7 +104,9 @@ def main(argv: list[str] | None = None) -> dict:
     latency = compare_latency({"teacher": teacher, "pruned": pruned}, batches, rounds=args.latency_rounds)
     speedup = latency["teacher"].median / latency["pruned"].median
 
-    plot = plot_kept_tokens(pruned.config, lengths, output_dir / "kept_tokens.png", title="SST-2 dev: tokens per layer")
+    plot = plot_kept_tokens(
+        pruned.config, lengths, output_dir / "kept_tokens.png", title="SST-2 dev: tokens per layer"
+    )
     hardware = describe_hardware()
     results = {
         "teacher_accuracy": metrics["teacher_eval_accuracy"],
@@ -150,7 +156,11 @@ def print_table(results: dict) -> None:
     rows = [
         ("SST-2 dev accuracy", f"{results['teacher_accuracy']:.4f}", f"{results['pruned_accuracy']:.4f}"),
         ("FLOPs reduction, real tokens", "1.00x", f"{results['flops_reduction']:.2f}x"),
-        (f"FLOPs reduction, padded to {results['padded_length']}", "1.00x", f"{results['flops_reduction_padded']:.2f}x"),
+        (
+            f"FLOPs reduction, padded to {results['padded_length']}",
+            "1.00x",
+            f"{results['flops_reduction_padded']:.2f}x",
+        ),
         (
             "batch-1 latency (median)",
             f"{results['teacher_latency_ms']:.2f} ms",

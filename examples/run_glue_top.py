@@ -39,7 +39,8 @@ python examples/run_glue_top.py \\
 Arguments of this script (the rest are `TopTrainingArguments`):
 
 - `--model_name_or_path`: the BERT checkpoint the student starts from: a fine-tuned classifier, or with
-  `--do_finetune_teacher` a pretrained BERT that is fine-tuned into the teacher first (saved in `--teacher_output_dir` (default `OUTPUT_DIR-teacher`),
+  `--do_finetune_teacher` a pretrained BERT that is fine-tuned into the teacher first (saved in
+  `--teacher_output_dir`, default `OUTPUT_DIR-teacher`,
   and reused when the job is run again; delete that folder to fine-tune anew).
 - `--teacher_name_or_path`: the fine-tuned, unpruned teacher (defaults to `--model_name_or_path`).
 - `--tokenizer_name`: defaults to `--model_name_or_path`.
@@ -256,7 +257,8 @@ def check_teacher_config(config: PretrainedConfig, path: str, num_labels: int) -
 def teacher_training_args(model_args: ModelArguments, training_args: TopTrainingArguments) -> TrainingArguments:
     """
     Arguments of the plain `Trainer` runs on the teacher (fine-tuning, evaluation): those of the pruning run (batch
-    sizes, seed, logging, ...) with the teacher's epochs, learning rate and steps, in `--teacher_output_dir` (default `OUTPUT_DIR-teacher`), without
+    sizes, seed, logging, ...) with the teacher's epochs, learning rate and steps, in
+    `--teacher_output_dir` (default `OUTPUT_DIR-teacher`), without
     checkpoints or Hub pushes.
     """
     shared = {arg.name: getattr(training_args, arg.name) for arg in dataclasses.fields(TrainingArguments) if arg.init}
@@ -379,10 +381,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         metrics |= eval_metrics | teacher_metrics
 
     if training_args.push_to_hub:
-        card_kwargs = {"finetuned_from": teacher_path, "tasks": "text-classification"}
+        card_kwargs = {"finetuned_from": teacher_path}
         if data_args.task_name is not None:
             spec = TASKS[data_args.task_name]
-            card_kwargs |= {"language": "en", "dataset_tags": spec.hub_path, "dataset": data_args.task_name.upper()}
+            card_kwargs |= {"language": "en", "dataset_tags": spec.hub_path, "dataset_args": spec.hub_config}
         trainer.push_to_hub(**card_kwargs)
     return metrics
 

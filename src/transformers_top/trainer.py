@@ -367,20 +367,47 @@ class TopTrainer(Trainer):
         if self.args.push_to_hub:
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
 
-    def create_model_card(self, card_data: TopModelCardData | None = None, **kwargs) -> None:
+    def create_model_card(
+        self,
+        card_data: TopModelCardData | None = None,
+        model_name: str | None = None,
+        language: str | list[str] | None = None,
+        license: str | None = None,
+        tags: str | list[str] | None = None,
+        finetuned_from: str | None = None,
+        dataset_tags: str | list[str] | None = None,
+        dataset_args: str | list[str] | None = None,
+    ) -> None:
         """
         Write the ToP model card (`README.md`) and the kept-tokens plot into `args.output_dir`, as
-        `Trainer.push_to_hub` expects. Without `card_data`, the card holds what this run knows: the teacher (when
-        it is a Hub id), the last evaluation's task metric (`metric_for_best_model`) and FLOPs reductions, and the
-        pruning hyper-parameters; the teacher's metric and the latency are left out unless given in `card_data`.
+        `Trainer.push_to_hub` expects.
+
+        Without `card_data`, the card holds what this run knows: the teacher (`finetuned_from`, else the teacher's
+        name when it is a Hub id), the dataset (`dataset_tags`, `dataset_args`: its Hub id and configuration), the
+        last evaluation's `metric_for_best_model` and FLOPs reductions, and the pruning hyper-parameters. The
+        teacher's metric and the measured latency are left out unless given in `card_data`.
 
         Args:
-            card_data ([`TopModelCardData`], *optional*): the values to put in the card.
-            kwargs: `model_name`, `language`, `license`, `tags` and `dataset` as in `Trainer.create_model_card`.
+            card_data ([`TopModelCardData`], *optional*): every value of the card; the other arguments are then unused
+                and must be left out.
+            model_name, language, license, tags, finetuned_from, dataset_tags, dataset_args:
+                as in [`~transformers.Trainer.create_model_card`].
         """
+        run_values = {
+            "model_name": model_name,
+            "language": language,
+            "license": license,
+            "tags": tags,
+            "finetuned_from": finetuned_from,
+            "dataset_tags": dataset_tags,
+            "dataset_args": dataset_args,
+        }
+        if card_data is not None and any(value is not None for value in run_values.values()):
+            given = sorted(name for name, value in run_values.items() if value is not None)
+            raise ValueError(f"pass either card_data or the card arguments {given}, not both")
         if not self.is_world_process_zero():
             return
-        card_data = card_data if card_data is not None else self._card_data_from_run(**kwargs)
+        card_data = card_data if card_data is not None else self._card_data_from_run(**run_values)
         student = self.accelerator.unwrap_model(self.model)
         plot = None
         if self.eval_dataset is not None and not isinstance(self.eval_dataset, dict):
@@ -391,16 +418,20 @@ class TopTrainer(Trainer):
             )
         save_model_card(self.args.output_dir, student, card_data, plot=plot, repo_id=self.hub_model_id)
 
-    def _card_data_from_run(self, model_name=None, language=None, license=None, tags=None, dataset=None, **_):
+    def _card_data_from_run(
+        self, model_name, language, license, tags, finetuned_from, dataset_tags, dataset_args
+    ) -> TopModelCardData:
         evaluations = [entry for entry in self.state.log_history if "eval_flops_reduction" in entry]
         last = evaluations[-1] if evaluations else {}
         metric = self.args.metric_for_best_model
-        metric = metric.removeprefix("eval_") if metric else None
-        teacher = self.teacher.config.name_or_path
+        metric = metric.removeprefix("eval_") if metric and f"eval_{metric.removeprefix('eval_')}" in last else None
+        teacher = finetuned_from or self.teacher.config.name_or_path
         return TopModelCardData(
             model_name=model_name,
             base_model=teacher if _is_hub_id(teacher) else None,
-            metric_name=metric if metric and f"eval_{metric}" in last else None,
+            dataset=_first(dataset_tags),
+            dataset_config=_first(dataset_args),
+            metric_name=metric,
             pruned_metric=last.get(f"eval_{metric}") if metric else None,
             flops_reduction=last.get("eval_flops_reduction"),
             flops_reduction_padded=last.get("eval_flops_reduction_padded") if self.args.flops_padded_length else None,
@@ -414,6 +445,10 @@ class TopTrainer(Trainer):
             language=[language] if isinstance(language, str) else language,
             tags=[tags] if isinstance(tags, str) else tags,
         )
+
+
+def _first(value: str | list[str] | None) -> str | None:
+    return value[0] if isinstance(value, list) and value else value or None
 
 
 def _is_hub_id(name: str) -> bool:
