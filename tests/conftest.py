@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import huggingface_hub
 import pytest
 import torch
+from scripts.train_tiny import TINY_BERT
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 import transformers_top  # noqa: F401  (registers the Auto classes)
@@ -39,16 +40,6 @@ from transformers_top import TopBertConfig, TopBertForSequenceClassification
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-TINY_BERT = dict(
-    vocab_size=99,
-    hidden_size=32,
-    num_hidden_layers=4,
-    num_attention_heads=4,
-    intermediate_size=64,
-    max_position_embeddings=64,
-    hidden_dropout_prob=0.0,
-    attention_probs_dropout_prob=0.0,
-)
 #: A word-piece vocabulary of exactly `TINY_BERT["vocab_size"]` entries, special tokens first ([CLS] = 2).
 TINY_VOCAB = (
     ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

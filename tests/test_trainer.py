@@ -566,5 +566,5 @@ def test_launcher_processes_must_match_the_arguments(tiny_bert_dir, tmp_path, mo
     teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir)
     student = TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
     monkeypatch.setenv("WORLD_SIZE", "2")
-    with pytest.raises(ValueError, match="started 2 processes but the training arguments use 1: .* --use_cpu"):
+    with pytest.raises(ValueError, match=r"started 2 processes but the training arguments use 1: .* --use_cpu"):
         TopTrainer(model=student, teacher_model=teacher, args=args)
