@@ -257,7 +257,7 @@ def check_teacher_config(config: PretrainedConfig, path: str, num_labels: int) -
 def teacher_training_args(model_args: ModelArguments, training_args: TopTrainingArguments) -> TrainingArguments:
     """
     Arguments of the plain `Trainer` runs on the teacher (fine-tuning, evaluation): those of the pruning run (batch
-    sizes, seed, logging, ...) with the teacher's epochs, learning rate and steps, in
+    sizes, seed, logging, ...) with the teacher's epochs, learning rate and steps, no evaluation during training, in
     `--teacher_output_dir` (default `OUTPUT_DIR-teacher`), without
     checkpoints or Hub pushes.
     """
@@ -269,6 +269,7 @@ def teacher_training_args(model_args: ModelArguments, training_args: TopTraining
             "num_train_epochs": model_args.teacher_num_train_epochs,
             "learning_rate": model_args.teacher_learning_rate,
             "max_steps": model_args.teacher_max_steps,
+            "eval_strategy": "no",
             "save_strategy": "no",
             "load_best_model_at_end": False,
             "push_to_hub": False,
