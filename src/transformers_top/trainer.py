@@ -230,10 +230,11 @@ class TopTrainer(Trainer):
         lagrangian = lambda_1 * gap + lambda_2 * gap**2
         loss = task_loss + lagrangian + rank_weight * rank_loss
         if not torch.isfinite(loss):
+            components = {"task": task_loss, "lagrangian": lagrangian, "ranking": rank_loss}
+            values = ", ".join(f"{name} {float(value.detach()):.4g}" for name, value in components.items())
             raise TrainingDivergedError(
-                f"non-finite loss at step {self.state.global_step} (task {float(task_loss)}, lagrangian "
-                f"{float(lagrangian)}, ranking {float(rank_loss)}); stopping. The last saved checkpoint is intact: "
-                "lower the learning rates and resume from it."
+                f"non-finite loss at step {self.state.global_step} ({values}); stopping. The last saved checkpoint is "
+                "intact: lower the learning rates and resume from it."
             )
         for key, value in (
             ("distill_loss", task_loss),
