@@ -22,11 +22,12 @@ test: install
 demo: install
 	$(PY) examples/demo.py --output_dir demo-output
 
+# Latency of fixed plans against dense BERT (see docs/benchmarks.md); the long grid runs for an hour or more.
 bench: install
-	$(PY) benchmarks/run_all.py --quick
+	$(PY) benchmarks/latency.py --quick
 
 bench-long: install
-	$(PY) benchmarks/run_all.py --long
+	$(PY) benchmarks/latency.py --full
 
 lint: install
 	$(PY) -m ruff check src tests examples benchmarks
