@@ -56,7 +56,7 @@ class TopBertModelOutput(BaseModelOutputWithPooling):
 
 @dataclass
 class TopSequenceClassifierOutput(SequenceClassifierOutput):
-    """[`~transformers.modeling_outputs.SequenceClassifierOutput`] plus `token_importance` (see [`TopBertModelOutput`])."""
+    """`SequenceClassifierOutput` plus `token_importance` (see [`TopBertModelOutput`])."""
 
     token_importance: tuple[torch.Tensor | None, ...] | None = None
 
@@ -114,7 +114,7 @@ class TopBertModel(TopBertPreTrainedModel):
         add_pooling_layer (`bool`, *optional*, defaults to `True`): whether to add the [CLS] pooler.
     """
 
-    _no_split_modules = ["BertEmbeddings", "BertLayer"]
+    _no_split_modules = ("BertEmbeddings", "BertLayer")
 
     def __init__(self, config: TopBertConfig, add_pooling_layer: bool = True) -> None:
         super().__init__(config)
@@ -187,7 +187,7 @@ class TopBertModel(TopBertPreTrainedModel):
         """
         num_layers, num_bins = self.config.num_hidden_layers, self.config.num_bins
         ratios, patterns = [1.0] * num_layers, [None] * num_layers
-        for layer, keep in zip(self.config.prune_layers, self.token_masks.frozen_plan()):
+        for layer, keep in zip(self.config.prune_layers, self.token_masks.frozen_plan(), strict=True):
             if keep is None:
                 continue
             num_kept = sum(keep)
@@ -197,7 +197,7 @@ class TopBertModel(TopBertPreTrainedModel):
         return ratios, patterns
 
     def layer_keep_ratios(self) -> torch.Tensor:
-        """Expected keep ratio at each layer's input under the masks (1 where a layer does not prune), differentiable."""
+        """Expected keep ratio at each layer's input under the masks (1 where it does not prune), differentiable."""
         if self.token_masks is None:
             raise ValueError("the model has no pruning masks")
         ratios = torch.ones(self.config.num_hidden_layers, device=self.token_masks.gate_log_alpha.device)
@@ -221,7 +221,7 @@ class TopBertModel(TopBertPreTrainedModel):
                 return [None] * self.config.num_hidden_layers
             ratios = self.config.token_keep_ratios
             patterns = self.config.token_keep_bins or [None] * len(ratios)
-        return [(ratio, pattern) if ratio < 1.0 else None for ratio, pattern in zip(ratios, patterns)]
+        return [(ratio, pattern) if ratio < 1.0 else None for ratio, pattern in zip(ratios, patterns, strict=True)]
 
     def _check_inputs(
         self, input_ids, inputs_embeds, attention_mask, token_type_ids, output_attentions
