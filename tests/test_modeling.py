@@ -328,6 +328,33 @@ def test_attention_mask_with_a_hole(bert_dir):
     assert (pruned.last_hidden_state[0, 5] == 0).all()
 
 
+def test_non_binary_attention_mask_counts_every_non_zero_as_real(bert_dir):
+    """An attention mask holding 2s (or floats) means the same as 1s, as in BERT, with and without a plan."""
+    input_ids = torch.randint(5, 99, (2, 10), generator=torch.Generator().manual_seed(7))
+    input_ids[:, 0] = 2
+    binary = torch.ones(2, 10, dtype=torch.long)
+    binary[1, 6:] = 0
+    for model in (load_top(bert_dir), load_top(bert_dir, token_keep_ratios=PLAN)):
+        with torch.no_grad():
+            expected = model(input_ids, attention_mask=binary).logits
+            torch.testing.assert_close(model(input_ids, attention_mask=binary * 2).logits, expected, atol=0, rtol=0)
+            torch.testing.assert_close(model(input_ids, attention_mask=binary * 0.5).logits, expected, atol=0, rtol=0)
+
+
+def test_nan_in_one_row_stays_in_that_row(bert_dir):
+    """NaN in one sample's embeddings makes that sample's logits NaN (as in BERT) and leaves the others exact."""
+    model = load_top(bert_dir, token_keep_ratios=PLAN)
+    embeddings = model.get_input_embeddings()(
+        torch.randint(5, 99, (2, 10), generator=torch.Generator().manual_seed(8))
+    )
+    with torch.no_grad():
+        clean = model(inputs_embeds=embeddings[1:]).logits
+        embeddings[0, 3] = float("nan")
+        logits = model(inputs_embeds=embeddings).logits
+    assert torch.isnan(logits[0]).all()
+    torch.testing.assert_close(logits[1:], clean, atol=1e-5, rtol=0)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Bad inputs
 
