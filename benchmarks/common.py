@@ -59,6 +59,25 @@ def load_average() -> list[float] | None:
         return None
 
 
+def run_delay_seconds() -> float:
+    """
+    Total time the threads of this process have spent runnable but waiting for a CPU (Linux `schedstat`), in
+    seconds; `0.0` where the kernel does not report it. The increase across a timed run tells a run slowed down by
+    other processes from a clean one.
+    """
+    total_ns = 0
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:
+        return 0.0
+    for thread in threads:
+        try:
+            total_ns += int(Path(f"/proc/self/task/{thread}/schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # the thread ended meanwhile, or no schedstat
+    return total_ns / 1e9
+
+
 def library_versions() -> dict[str, str]:
     """Installed versions of the libraries the numbers depend on, plus Python's."""
     versions = {"python": platform.python_version()}

@@ -15,7 +15,10 @@ Plan families (`r` is the solved keep ratio, layers 0 and 1 never prune):
 
 Reported per variant: min / median / max latency, the FLOPs reduction `F` (encoder FLOPs of the dense model over
 those of the plan, on the real tokens), the speedup `S` (median latency of `bert` over the variant's), `S / F`, and
-`S (min)`, the speedup from the fastest runs (less sensitive to other processes sharing the CPU).
+`S (min)`, the speedup from the fastest runs. On a shared machine other processes stall the threads (two OpenMP
+threads on two busy cores can run 5x slower): each timed run measures how long this process waited for a CPU
+(Linux `schedstat`) and is run again, after a pause, when that exceeds `CONTENTION_LIMIT` of its time, for at most
+`--max-wait` seconds per case; the runs still contended after that are counted in the `contended` column.
 Inputs are random token ids, every token real (`--ragged` gives batches whose lengths spread from half to all of
 the sequence length, right-padded). Results go to `benchmarks/results/latency_<preset>.json` and, with several
 sequence lengths, a plot of speedup vs sequence length next to it.
@@ -24,6 +27,7 @@ Usage:
     python benchmarks/latency.py --quick   # the core issue's targets: bert-base, batch 1 and 8, seq 512 (minutes)
     python benchmarks/latency.py --full    # the benchmark grid: bert-base and MiniLM-L6, batch 1 and 32,
                                            # seq 128/256/512 (about an hour on 2 cores; run it in the background)
+    python benchmarks/latency.py --quick --threads 1 --clock thread-cpu   # on a busy machine: one thread, CPU time
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from transformers.utils import logging as transformers_logging
 from transformers_top import TopBertConfig, TopBertForSequenceClassification, count_flops
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS_DIR, environment, load_average, save_results, timing_summary
+from common import RESULTS_DIR, environment, load_average, run_delay_seconds, save_results, timing_summary
 
 #: bert-base shape with random weights (the timing does not depend on the weights).
 BERT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
@@ -52,6 +56,10 @@ FAMILIES = ("front", "gradual")
 CLS_ID, SEP_ID, FIRST_WORD_ID = 101, 102, 1000
 #: Plans that keep fewer tokens than this at a layer are not realistic: such targets count as unreachable.
 MIN_KEEP_RATIO = 0.05
+#: A run whose threads waited for a CPU longer than this fraction of its duration was slowed by other processes.
+CONTENTION_LIMIT = 0.05
+#: Longest pause between two attempts at a contended run, in seconds.
+MAX_PAUSE = 30.0
 #: Agreement required between `top-dense` and `bert` logits before timing (a wrong model is not benchmarked).
 DENSE_LOGITS_TOLERANCE = 1e-4
 
@@ -173,26 +181,63 @@ def check_dense_equivalence(dense: torch.nn.Module, top: torch.nn.Module, inputs
     return difference
 
 
-def run_once(variant: Variant, inputs: dict[str, torch.Tensor]) -> float:
-    """Seconds of one forward pass."""
+def run_once(variant: Variant, inputs: dict[str, torch.Tensor], clock: str) -> tuple[float, float]:
+    """
+    Seconds of one forward pass (wall clock, or the CPU time of the calling thread), and the fraction of the wall
+    time this process's threads spent waiting for a CPU.
+    """
     if isinstance(variant.model, TopBertForSequenceClassification):
         variant.model.config.token_keep_ratios = variant.plan
-    start = time.perf_counter()
+    timer = time.thread_time if clock == "thread-cpu" else time.perf_counter
+    waited, wall = run_delay_seconds(), time.perf_counter()
+    start = timer()
     variant.model(**inputs)
-    return time.perf_counter() - start
+    elapsed = timer() - start
+    return elapsed, (run_delay_seconds() - waited) / (time.perf_counter() - wall)
 
 
-def time_variants(variants: list[Variant], inputs: dict[str, torch.Tensor], warmup: int, repeats: int):
-    """Interleaved timing: `warmup` untimed rounds, then `repeats` rounds that run every variant once."""
+def run_uncontended(
+    variant: Variant, inputs: dict[str, torch.Tensor], clock: str, deadline: float
+) -> tuple[float, float]:
+    """
+    One timed run; while runs are slowed by other processes (`CONTENTION_LIMIT`), pause (1 s, doubling up to
+    `MAX_PAUSE`) and run again, until `deadline` (`time.monotonic()`), after which the last run is kept as it is.
+    """
+    pause = 1.0
+    elapsed, contention = run_once(variant, inputs, clock)
+    while contention > CONTENTION_LIMIT and time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(2 * pause, MAX_PAUSE)
+        elapsed, contention = run_once(variant, inputs, clock)
+    return elapsed, contention
+
+
+def time_variants(variants: list[Variant], inputs: dict[str, torch.Tensor], args: argparse.Namespace):
+    """
+    Interleaved timing: `args.warmup` untimed rounds, then `args.repeats` rounds that run every variant once (in a
+    rotated order), each
+    run retried while other processes slow it, for at most `args.max_wait` seconds per case (not with
+    `--clock thread-cpu`, which does not count the time spent waiting).
+
+    Returns:
+        `(seconds, contention)`: per variant, the run times and each run's fraction of time spent waiting for a CPU.
+    """
     seconds = {variant.name: [] for variant in variants}
+    contention = {variant.name: [] for variant in variants}
     gc.collect()
     with torch.inference_mode():
-        for round_index in range(warmup + repeats):
+        for _ in range(args.warmup):
             for variant in variants:
-                elapsed = run_once(variant, inputs)
-                if round_index >= warmup:
-                    seconds[variant.name].append(elapsed)
-    return seconds
+                run_once(variant, inputs, args.clock)
+        deadline = time.monotonic() + (args.max_wait if args.clock == "wall" else 0.0)
+        for round_index in range(args.repeats):
+            # Rotate the order every round, so that no variant always follows the same one.
+            shift = round_index % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                elapsed, waited = run_uncontended(variant, inputs, args.clock, deadline)
+                seconds[variant.name].append(elapsed)
+                contention[variant.name].append(waited)
+    return seconds, contention
 
 
 def benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans) -> list[dict]:
@@ -202,7 +247,7 @@ def benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans) 
     difference = check_dense_equivalence(dense, top, inputs)
     variants = [Variant("bert", dense), Variant("top-dense", top)]
     variants += [Variant(name, top, ratios, family, target) for name, (ratios, family, target) in plans.items()]
-    seconds = time_variants(variants, inputs, args.warmup, args.repeats)
+    seconds, contention = time_variants(variants, inputs, args)
     reference = timing_summary(seconds["bert"])
     rows = []
     for variant in variants:
@@ -225,6 +270,8 @@ def benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans) 
                 "speedup_over_flops_reduction": speedup / reduction,
                 "speedup_from_min": reference["min_ms"] / timing["min_ms"],
                 "dense_logits_max_difference": difference,
+                "cpu_wait_fractions": contention[variant.name],
+                "contended_runs": sum(fraction > CONTENTION_LIMIT for fraction in contention[variant.name]),
                 **timing,
             }
         )
@@ -258,7 +305,7 @@ def describe_plan(ratios: list[float] | None) -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     """The results as a markdown table (one line per variant and case)."""
-    header = "| model | batch | seq | variant | plan | min / median / max ms | F | S | S/F | S (min) |"
+    header = "| model | batch | seq | variant | plan | min / median / max ms | F | S | S/F | S (min) | contended |"
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for row in rows:
         shown = describe_plan(row["token_keep_ratios"])
@@ -266,7 +313,7 @@ def markdown_table(rows: list[dict]) -> str:
             f"| {row['model']} | {row['batch_size']}{' ragged' if row['ragged'] else ''} | {row['seq_length']} "
             f"| {row['variant']} | {shown} | {row['min_ms']:.1f} / {row['median_ms']:.1f} / {row['max_ms']:.1f} "
             f"| {row['flops_reduction']:.2f} | {row['speedup']:.2f} | {row['speedup_over_flops_reduction']:.2f} "
-            f"| {row['speedup_from_min']:.2f} |"
+            f"| {row['speedup_from_min']:.2f} | {row['contended_runs']}/{len(row['runs_ms'])} |"
         )
     return "\n".join(lines)
 
@@ -316,6 +363,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, help="timed rounds (every variant once per round)")
     parser.add_argument("--warmup", type=int, help="untimed rounds first")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default: 2)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "thread-cpu"),
+        default="wall",
+        help="wall: wall-clock latency (default); thread-cpu: CPU time of the main thread, with --threads 1 only "
+        "(hardly affected by other processes on a shared machine)",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=900.0,
+        help="seconds per case to wait for runs not slowed by other processes (default: 900)",
+    )
     parser.add_argument("--ragged", action="store_true", help="ragged batches: real lengths from half to all")
     parser.add_argument("--name", help="results file stem (default: latency_<preset>[_ragged])")
     args = parser.parse_args(argv)
@@ -326,8 +386,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for key in ("batch_sizes", "seq_lengths", "targets"):
         if any(value <= 0 for value in getattr(args, key)):
             parser.error(f"--{key.replace('_', '-')} must be positive, got {getattr(args, key)}")
-    if args.repeats < 1 or args.warmup < 0 or args.threads < 1:
-        parser.error("--repeats and --threads must be >= 1 and --warmup >= 0")
+    if args.repeats < 1 or args.warmup < 0 or args.threads < 1 or args.max_wait < 0:
+        parser.error("--repeats and --threads must be >= 1, --warmup and --max-wait >= 0")
+    if args.clock == "thread-cpu" and args.threads != 1:
+        parser.error("--clock thread-cpu measures one thread: use it with --threads 1")
     args.name = args.name or f"latency_{args.preset}" + ("_ragged" if args.ragged else "")
     return args
 
