@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 
+from transformers_top.latency import cpu_model
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 LIBRARIES = ("torch", "transformers", "transformers-top", "accelerate", "numpy")
@@ -38,17 +40,6 @@ def git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
-
-
-def cpu_model() -> str:
-    """The CPU model name from `/proc/cpuinfo`, or `platform.processor()` where that file does not exist."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_average() -> list[float] | None:

@@ -28,6 +28,7 @@ Usage:
     python benchmarks/latency.py --full    # the benchmark grid: bert-base and MiniLM-L6, batch 1 and 32,
                                            # seq 128/256/512 (about an hour on 2 cores; run it in the background)
     python benchmarks/latency.py --quick --threads 1 --clock thread-cpu   # on a busy machine: one thread, CPU time
+    python benchmarks/latency.py --quick --lower-bound   # also each plan's bound: its layers with no pruning code
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from transformers import BertConfig, BertForSequenceClassification
 from transformers.utils import logging as transformers_logging
 
 from transformers_top import TopBertConfig, TopBertForSequenceClassification, count_flops
+from transformers_top.flops import plan_lengths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS_DIR, environment, load_average, run_delay_seconds, save_results, timing_summary
@@ -87,13 +89,17 @@ PRESETS = {
 
 @dataclass
 class Variant:
-    """One timed model: `plan` is `None` for the dense models, else the TopBert `token_keep_ratios`."""
+    """
+    One timed model: `plan` is `None` for the dense models, else the TopBert `token_keep_ratios`; `bound` times
+    [`plan_lower_bound`] instead of TopBert.
+    """
 
     name: str
     model: torch.nn.Module
     plan: list[float] | None = None
     family: str | None = None
     target: float | None = None
+    bound: bool = False
 
 
 def load_dense_model(name: str) -> BertForSequenceClassification:
@@ -181,6 +187,21 @@ def check_dense_equivalence(dense: torch.nn.Module, top: torch.nn.Module, inputs
     return difference
 
 
+def plan_lower_bound(model: TopBertForSequenceClassification, input_ids: torch.Tensor, plan: list[float]):
+    """
+    What no implementation of `plan` can beat: the model's own layers (SDPA, no importance, ranking or gathering)
+    run on the first `L_l` tokens, with the lengths `L_l` the plan gives; attention at `L_l`, feed-forward at
+    `L_(l+1)`, as in the FLOPs model. Inputs with every token real only. Returns the logits.
+    """
+    lengths = plan_lengths(TopBertConfig.from_bert_config(model.config, token_keep_ratios=plan), input_ids.shape[1])
+    hidden_states = model.bert.embeddings(input_ids=input_ids)
+    for index, layer in enumerate(model.bert.encoder.layer):
+        attention_output = layer.attention(hidden_states[:, : lengths[index]])[0]
+        next_length = lengths[min(index + 1, len(lengths) - 1)]
+        hidden_states = layer.feed_forward_chunk(attention_output[:, :next_length])
+    return model.classifier(model.bert.pooler(hidden_states))
+
+
 def run_once(variant: Variant, inputs: dict[str, torch.Tensor], clock: str) -> tuple[float, float]:
     """
     Seconds of one forward pass (wall clock, or the CPU time of the calling thread), and the fraction of the wall
@@ -191,7 +212,10 @@ def run_once(variant: Variant, inputs: dict[str, torch.Tensor], clock: str) -> t
     timer = time.thread_time if clock == "thread-cpu" else time.perf_counter
     waited, wall = run_delay_seconds(), time.perf_counter()
     start = timer()
-    variant.model(**inputs)
+    if variant.bound:
+        plan_lower_bound(variant.model, inputs["input_ids"], variant.plan)
+    else:
+        variant.model(**inputs)
     elapsed = timer() - start
     return elapsed, (run_delay_seconds() - waited) / (time.perf_counter() - wall)
 
@@ -247,6 +271,13 @@ def benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans) 
     difference = check_dense_equivalence(dense, top, inputs)
     variants = [Variant("bert", dense), Variant("top-dense", top)]
     variants += [Variant(name, top, ratios, family, target) for name, (ratios, family, target) in plans.items()]
+    if args.lower_bound:
+        if args.ragged:
+            raise ValueError("--lower-bound needs inputs with every token real: drop --ragged")
+        variants += [
+            Variant(f"{name} bound", top, ratios, family, target, bound=True)
+            for name, (ratios, family, target) in plans.items()
+        ]
     seconds, contention = time_variants(variants, inputs, args)
     reference = timing_summary(seconds["bert"])
     rows = []
@@ -263,6 +294,7 @@ def benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans) 
                 "real_lengths": lengths,
                 "variant": variant.name,
                 "family": variant.family,
+                "lower_bound": variant.bound,
                 "target_flops_reduction": variant.target,
                 "token_keep_ratios": variant.plan,
                 "flops_reduction": reduction,
@@ -329,7 +361,8 @@ def plot_speedups(rows: list[dict], path: Path) -> Path:
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
     for axis, (model, batch_size) in zip(axes[0], panels, strict=True):
         panel_rows = [row for row in rows if (row["model"], row["batch_size"]) == (model, batch_size)]
-        for index, variant in enumerate(dict.fromkeys(row["variant"] for row in panel_rows if row["family"])):
+        plans = dict.fromkeys(row["variant"] for row in panel_rows if row["family"] and not row["lower_bound"])
+        for index, variant in enumerate(plans):
             points = sorted(
                 (row["seq_length"], row["speedup"], row["flops_reduction"])
                 for row in panel_rows
@@ -377,6 +410,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds per case to wait for runs not slowed by other processes (default: 900)",
     )
     parser.add_argument("--ragged", action="store_true", help="ragged batches: real lengths from half to all")
+    parser.add_argument(
+        "--lower-bound",
+        action="store_true",
+        help="also time each plan's lower bound: the same layers on the plan's lengths, with no pruning machinery",
+    )
     parser.add_argument("--name", help="results file stem (default: latency_<preset>[_ragged])")
     args = parser.parse_args(argv)
     args.preset = args.preset or "quick"

@@ -34,17 +34,21 @@ class LatencyStats:
         return {**asdict(self), "per_batch_ms": self.per_batch_ms}
 
 
+def cpu_model() -> str:
+    """The CPU model name from `/proc/cpuinfo`, or `platform.processor()` where that file does not exist."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def describe_hardware() -> dict[str, str | int]:
     """CPU model, logical cores, torch intra-op threads and library versions of this machine."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "logical_cores": os.cpu_count() or 1,
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -97,4 +101,4 @@ def compare_latency(
     }
 
 
-__all__ = ["LatencyStats", "compare_latency", "describe_hardware"]
+__all__ = ["LatencyStats", "compare_latency", "cpu_model", "describe_hardware"]
