@@ -39,6 +39,8 @@ import importlib.resources
 import sys
 import time
 from dataclasses import dataclass
+from itertools import product
+from operator import itemgetter
 from pathlib import Path
 
 import torch
@@ -357,26 +359,31 @@ def plot_speedups(rows: list[dict], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = sorted({(row["model"], row["batch_size"]) for row in rows})
-    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
-    for axis, (model, batch_size) in zip(axes[0], panels, strict=True):
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    batch_sizes = sorted({row["batch_size"] for row in rows})
+    # One color per plan across all panels; families are told apart by the marker.
+    plans = list(dict.fromkeys(row["variant"] for row in rows if row["family"] and not row.get("lower_bound")))
+    markers = {family: marker for family, marker in zip(FAMILIES, "os", strict=True)}
+    figure, axes = plt.subplots(
+        len(models), len(batch_sizes), figsize=(5 * len(batch_sizes), 4 * len(models)), squeeze=False
+    )
+    for (model, batch_size), axis in zip(product(models, batch_sizes), axes.flat, strict=True):
         panel_rows = [row for row in rows if (row["model"], row["batch_size"]) == (model, batch_size)]
-        plans = dict.fromkeys(row["variant"] for row in panel_rows if row["family"] and not row["lower_bound"])
         for index, variant in enumerate(plans):
-            points = sorted(
-                (row["seq_length"], row["speedup"], row["flops_reduction"])
-                for row in panel_rows
-                if row["variant"] == variant
-            )
-            color = f"C{index}"
-            axis.plot([p[0] for p in points], [p[1] for p in points], "o-", color=color, label=variant)
-            axis.plot([p[0] for p in points], [p[2] for p in points], ":", color=color)
+            variant_rows = [row for row in panel_rows if row["variant"] == variant]
+            if not variant_rows:
+                continue
+            variant_rows.sort(key=itemgetter("seq_length"))
+            lengths = [row["seq_length"] for row in variant_rows]
+            style = f"{markers[variant_rows[0]['family']]}-"
+            axis.plot(lengths, [row["speedup"] for row in variant_rows], style, color=f"C{index}", label=variant)
+            axis.plot(lengths, [row["flops_reduction"] for row in variant_rows], ":", color=f"C{index}")
         axis.set_xticks(sorted({row["seq_length"] for row in panel_rows}))
         axis.set_title(f"{model}, batch {batch_size}")
         axis.set_xlabel("sequence length")
-        axis.set_ylabel("speedup over dense BERT (dotted: FLOPs reduction)")
+        axis.set_ylabel("speedup over dense BERT (dotted: F)")
         axis.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7)
+        axis.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
