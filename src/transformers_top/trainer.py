@@ -6,7 +6,7 @@ import copy
 import json
 import math
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import torch
 from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -316,9 +316,9 @@ class TopTrainer(Trainer):
         config = self.accelerator.unwrap_model(self.model).base_model.deployable_config()
         padded_length = self.args.flops_padded_length or max(lengths)
         pruned = dense = 0
-        for length in lengths:
-            pruned += count_flops(config, length)
-            dense += count_flops(config, length, dense=True)
+        for length, count in Counter(lengths).items():
+            pruned += count * count_flops(config, length)
+            dense += count * count_flops(config, length, dense=True)
         padded = count_flops(config, padded_length, dense=True) * len(lengths)
         return {
             f"{prefix}_flops_reduction": dense / pruned,

@@ -93,10 +93,9 @@ class TopTrainingArguments(TrainingArguments):
             value = getattr(self, name)
             if _is_bool(value) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if _is_bool(self.rank_distill_alpha) or not isinstance(self.rank_distill_alpha, (int, float)):
-            raise ValueError(f"rank_distill_alpha must be a number >= 0, got {self.rank_distill_alpha!r}")
-        if self.rank_distill_alpha < 0:
-            raise ValueError(f"rank_distill_alpha must be a number >= 0, got {self.rank_distill_alpha!r}")
+        alpha = self.rank_distill_alpha
+        if _is_bool(alpha) or not isinstance(alpha, (int, float)) or not alpha >= 0:
+            raise ValueError(f"rank_distill_alpha must be a number >= 0, got {alpha!r}")
         _check_int("rank_distill_topk", self.rank_distill_topk, minimum=2)
         if self.rank_distill_loss not in RANK_DISTILL_LOSSES:
             raise ValueError(f"rank_distill_loss must be one of {RANK_DISTILL_LOSSES}, got {self.rank_distill_loss!r}")
