@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from transformers_top import TopBertConfig, TopBertModel, count_flops
-from transformers_top.flops import encoder_flops, expected_lengths, expected_sparsity, plan_lengths
+from transformers_top.flops import encoder_flops, expected_lengths, expected_sparsity, plan_lengths, total_flops
 
 
 @pytest.fixture
@@ -166,3 +166,18 @@ def test_count_flops_config_types(tiny_bert_config):
         count_flops(tiny_bert_config.to_dict(), seq_len=10, dense=True)
     with pytest.raises(ValueError, match="seq_len must be a positive integer, got 0"):
         plan_lengths(TopBertConfig.from_bert_config(tiny_bert_config), 0)
+
+
+def test_total_flops_sums_count_flops_over_an_evaluation_set(config):
+    config.token_keep_ratios = [1.0, 1.0, 0.5, 0.5]
+    lengths = [10, 4, 10, 1, 7]
+    assert total_flops(config, lengths) == sum(count_flops(config, length) for length in lengths)
+    assert total_flops(config, lengths, dense=True) == sum(count_flops(config, n, dense=True) for n in lengths)
+    assert total_flops(config, iter(lengths)) == total_flops(config, lengths)  # any iterable, read once
+
+
+def test_total_flops_rejects_an_empty_set_and_bad_lengths(config):
+    with pytest.raises(ValueError, match="at least one sequence length"):
+        total_flops(config, [])
+    with pytest.raises(ValueError, match="seq_len must be a positive integer, got 0"):
+        total_flops(config, [3, 0])

