@@ -22,13 +22,17 @@ test: install
 demo: install
 	$(PY) examples/demo.py --output_dir demo-output
 
-# Latency of fixed plans against dense BERT and the cost of a training step (see docs/benchmarks.md); the long
-# latency grid runs for an hour or more.
+# Latency of fixed plans against dense BERT and the cost of a training step (see docs/benchmarks.md). The long set
+# (the latency grid and the accuracy-vs-FLOPs curves, which fine-tune teachers and prune them) runs for hours:
+# `nohup make bench-long > bench-long.log 2>&1 &`.
 bench: install
 	$(PY) benchmarks/latency.py --quick
 	$(PY) benchmarks/training_cost.py
 
 bench-long: install
+	$(PY) benchmarks/accuracy.py --task sst2
+	$(PY) benchmarks/accuracy.py --task imdb
+	$(PY) benchmarks/accuracy.py --task mrpc
 	$(PY) benchmarks/latency.py --full
 
 lint: install

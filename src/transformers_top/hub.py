@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from .model_card import TopModelCardData, save_model_card
+from .model_card import TopModelCardData, is_repo_id, save_model_card
 from .modeling_top_bert import TopBertPreTrainedModel
 
 DEFAULT_COMMIT_MESSAGE = "Upload ToP token-pruned model (transformers-top)"
@@ -130,12 +129,8 @@ def _check_repo_id(repo_id: str) -> None:
     message = (
         f"repo_id must be 'namespace/name' or 'name' (letters, digits, '-', '_', '.'; at most 96), got {repo_id!r}"
     )
-    if not isinstance(repo_id, str) or repo_id.count("/") > 1:
+    if not is_repo_id(repo_id):
         raise ValueError(message)
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError as error:
-        raise ValueError(message) from error
 
 
 __all__ = ["push_pruned_model"]

@@ -52,14 +52,21 @@ def _text(name: str, value: Any) -> None:
         raise ValueError(f"card field {name} must be a non-empty string, got {value!r}")
 
 
-def _hub_id(name: str, value: Any) -> None:
-    _text(name, value)
+def is_repo_id(value: Any) -> bool:
+    """Whether `value` is a valid Hub repository id: `'name'` or `'namespace/name'`."""
+    if not isinstance(value, str) or value.count("/") > 1:
+        return False
     try:
         validate_repo_id(value)
-    except HFValidationError as error:
-        raise ValueError(
-            f"card field {name} must be a Hub repository id such as 'user/name', got {value!r}"
-        ) from error
+    except HFValidationError:
+        return False
+    return True
+
+
+def _hub_id(name: str, value: Any) -> None:
+    _text(name, value)
+    if not is_repo_id(value):
+        raise ValueError(f"card field {name} must be a Hub repository id such as 'user/name', got {value!r}")
 
 
 def _number(name: str, value: Any) -> None:

@@ -9,13 +9,12 @@ import os
 from collections import defaultdict
 
 import torch
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from transformers import PreTrainedModel, Trainer, TrainerCallback
 
 from .flops import count_flops, total_flops
-from .model_card import TopModelCardData, save_model_card
+from .model_card import TopModelCardData, is_repo_id, save_model_card
 from .modeling_top_bert import TopBertPreTrainedModel
 from .plots import plot_kept_tokens
 from .ranking_loss import rank_distillation_loss, teacher_final_importance
@@ -463,13 +462,7 @@ def _first(value: str | list[str] | None) -> str | None:
 
 def _is_hub_id(name: str) -> bool:
     """Whether `name` looks like a Hub repository id rather than a local path."""
-    if not name or os.path.exists(name):
-        return False
-    try:
-        validate_repo_id(name)
-    except HFValidationError:
-        return False
-    return True
+    return bool(name) and not os.path.exists(name) and is_repo_id(name)
 
 
 def _resolve_rank_layers(layers: list[int] | None, num_layers: int) -> list[int]:
