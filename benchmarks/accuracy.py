@@ -172,10 +172,11 @@ class Benchmark:
 
     def teacher_metric(self) -> float:
         """Fine-tune the teacher (once) and return its metric on the evaluation set."""
-        run_dir = self.work_dir / "teacher-eval"
-        results = run_dir / "teacher_eval_results.json"
+        results = self.work_dir / "teacher-eval" / "teacher_eval_results.json"
         if not results.is_file():
-            run_glue_top.main(self.job_arguments(run_dir, "--do_eval"))
+            run_glue_top.main(self.job_arguments(self.work_dir / "teacher-eval"))  # fine-tunes the teacher only
+            metric = self.evaluate(AutoModelForSequenceClassification.from_pretrained(self.teacher_dir))
+            results.write_text(json.dumps({f"teacher_eval_{self.metric}": metric}, indent=2))
         return json.loads(results.read_text())[f"teacher_eval_{self.metric}"]
 
     def top_point(self, method: str, target: float, *options: str) -> Point:
@@ -294,13 +295,15 @@ class Benchmark:
         if method == "random":
             generator = torch.Generator().manual_seed(self.args.seed)
             with mock.patch.object(modeling_top_bert, "attention_with_importance", _random_importance(generator)):
-                metric = self.evaluate(model, self.preset.max_seq_length)
+                metric = self.evaluate(model)
         else:
-            metric = self.evaluate(model, self.preset.max_seq_length)
+            metric = self.evaluate(model)
         return Point(method, reference.setting, metric, reference.flops_reduction, reference.flops_reduction_padded)
 
-    def evaluate(self, model: PreTrainedModel, max_seq_length: int) -> float:
-        """The task metric of `model` on the evaluation set truncated to `max_seq_length` tokens."""
+    def evaluate(self, model: PreTrainedModel, max_seq_length: int | None = None) -> float:
+        """The task metric of `model` on the evaluation set truncated to `max_seq_length` tokens (default: the
+        task's)."""
+        max_seq_length = max_seq_length or self.preset.max_seq_length
         args = TrainingArguments(
             output_dir=str(self.work_dir / "evaluation"), per_device_eval_batch_size=64, report_to="none",
             use_cpu=True, disable_tqdm=True,
