@@ -22,6 +22,7 @@ def test_defaults_follow_the_spec(tmp_path):
     assert args.num_bins == 50
     assert args.freeze_embeddings is True
     assert args.mask_learning_rate == 0.02 and args.lagrangian_learning_rate == 0.02
+    assert args.lagrangian_optimizer == "adamw"
     assert args.prune_layers is None and args.rank_distill_layers is None
     assert 0.0 <= args.target_sparsity < 1.0
 
@@ -40,6 +41,7 @@ def test_defaults_follow_the_spec(tmp_path):
         ("mask_learning_rate", 0.0),
         ("mask_learning_rate", -0.01),
         ("lagrangian_learning_rate", 0.0),
+        ("lagrangian_optimizer", "adam"),
         ("distill_temperature", 0.0),
         ("distill_temperature", False),
         ("rank_distill_alpha", -1e-3),

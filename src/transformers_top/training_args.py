@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from transformers import TrainingArguments
 
 RANK_DISTILL_LOSSES = ("arp2", "ndcg")
+LAGRANGIAN_OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass
@@ -26,7 +27,13 @@ class TopTrainingArguments(TrainingArguments):
         mask_learning_rate (`float`, defaults to 0.02):
             Constant learning rate of the mask log-alphas (AdamW, no weight decay).
         lagrangian_learning_rate (`float`, defaults to 0.02):
-            Constant learning rate of the two Lagrange multipliers (AdamW, gradient ascent).
+            Constant learning rate of the two Lagrange multipliers (gradient ascent).
+        lagrangian_optimizer (`str`, defaults to `"adamw"`):
+            How the multipliers ascend. `"adamw"` (the authors'): a parameter group of the optimizer with
+            `maximize=True`, so each step moves them by about `lagrangian_learning_rate` whatever the violation.
+            `"sgd"`: plain gradient ascent, `lambda_1 += lr * mean(s_hat - t)` and `lambda_2 += lr * mean((s_hat -
+            t)^2)` over the step's micro-batches, so they move in proportion to the violation (see
+            docs/training.md for when to use which).
         distill_temperature (`float`, defaults to 2.0):
             Temperature `tau` of the logit distillation `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`.
         rank_distill_alpha (`float`, defaults to 1e-2):
@@ -63,6 +70,14 @@ class TopTrainingArguments(TrainingArguments):
     lagrangian_learning_rate: float = field(
         default=0.02, metadata={"help": "Constant learning rate of the Lagrange multipliers (gradient ascent)."}
     )
+    lagrangian_optimizer: str = field(
+        default="adamw",
+        metadata={
+            "help": "How the Lagrange multipliers ascend: 'adamw' (authors': steps of about the learning rate) or "
+            "'sgd' (steps proportional to the constraint violation).",
+            "choices": list(LAGRANGIAN_OPTIMIZERS),
+        },
+    )
     distill_temperature: float = field(default=2.0, metadata={"help": "Temperature of the logit distillation."})
     rank_distill_alpha: float = field(
         default=1e-2, metadata={"help": "Weight of the ranking distillation loss (0 disables it)."}
@@ -93,6 +108,10 @@ class TopTrainingArguments(TrainingArguments):
             value = getattr(self, name)
             if _is_bool(value) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if self.lagrangian_optimizer not in LAGRANGIAN_OPTIMIZERS:
+            raise ValueError(
+                f"lagrangian_optimizer must be one of {LAGRANGIAN_OPTIMIZERS}, got {self.lagrangian_optimizer!r}"
+            )
         alpha = self.rank_distill_alpha
         if _is_bool(alpha) or not isinstance(alpha, (int, float)) or not alpha >= 0:
             raise ValueError(f"rank_distill_alpha must be a number >= 0, got {alpha!r}")
