@@ -7,6 +7,8 @@ For one task, with the MiniLM-L6 teacher (fine-tuned here, once, from `gt-all-mi
 - `top`: `examples/run_glue_top.py` at each `--targets` sparsity (logit + ranking distillation, FLOPs constraint);
 - `top-no-rank`: the same without ranking distillation (`--rank_distill_alpha 0`), at `--ablation_target`;
 - `top-ndcg`: the same with the ranking loss the paper names as the alternative (`--rank_distill_loss ndcg`);
+- `top-sgd`: the same with plain gradient ascent on the Lagrange multipliers (`--lagrangian_optimizer sgd
+  --lagrangian_learning_rate 1`) instead of the authors' AdamW;
 - `shallow`: the first `n` layers of the teacher, fine-tuned with the same logit distillation for the same steps
   (FLOPs reduction `L / n`), for each `--shallow_layers`;
 - `truncation`: the teacher on inputs cut to their first `k` tokens, `k` chosen so that the FLOPs reduction on the
@@ -70,7 +72,7 @@ from transformers_top.flops import total_flops
 from transformers_top.metrics import build_compute_metrics, task_main_metric
 from transformers_top.trainer import logit_distillation_loss
 
-METHODS = ("top", "top-no-rank", "top-ndcg", "shallow", "truncation", "random", "plan-only")
+METHODS = ("top", "top-no-rank", "top-ndcg", "top-sgd", "shallow", "truncation", "random", "plan-only")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,9 @@ class TaskPreset:
 
 
 PRESETS = {
-    "sst2": TaskPreset("sst2/train.tsv", "sst2/dev.tsv", 64, 64, 1.0, 9600, 1.0, 32, 30, (0.3, 0.45, 0.6), (2, 3)),
+    "sst2": TaskPreset(
+        "sst2/train.tsv", "sst2/dev.tsv", 64, 64, 1.0, 9600, 1.0, 32, 30, (0.3, 0.4, 0.45, 0.6), (2, 3)
+    ),
     "imdb": TaskPreset(
         "imdb/train_2k_seed13.jsonl", "imdb/test_2k_seed13.jsonl", 512, 512, 2.0, None, 2.0, 16, 50, (0.6,), (2,)
     ),
@@ -410,6 +414,9 @@ def main(argv: list[str] | None = None) -> dict:
         points.append(bench.top_point("top-no-rank", args.ablation_target, "--rank_distill_alpha", "0"))
     if "top-ndcg" in args.methods:
         points.append(bench.top_point("top-ndcg", args.ablation_target, "--rank_distill_loss", "ndcg"))
+    if "top-sgd" in args.methods:
+        sgd = ("--lagrangian_optimizer", "sgd", "--lagrangian_learning_rate", "1")
+        points.append(bench.top_point("top-sgd", args.ablation_target, *sgd))
     if "shallow" in args.methods:
         points += [bench.shallow_point(layers) for layers in args.shallow_layers]
     for reference in top_points:
