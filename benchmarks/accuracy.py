@@ -218,7 +218,7 @@ class Benchmark:
             "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
             "--eval_delay", str(self.training_steps() // 2), "--logging_steps", steps, "--eval_strategy", "steps",
             "--eval_steps", steps, "--save_strategy", "steps", "--save_steps", steps, "--save_total_limit", "2",
-            "--load_best_model_at_end",
+            "--load_best_model_at_end", "--metric_for_best_model", self.metric,
         ]  # fmt: skip
 
     # ---- shallow students --------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ Multi-process training (two CPU processes over gloo, or two GPUs) runs the same 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -201,6 +202,13 @@ def parse_arguments(
         parser.error(str(error))
 
 
+def argument_given(argv: list[str], name: str) -> bool:
+    """Whether the command line (or its `.json` file of arguments) sets `name` explicitly."""
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return name in json.loads(Path(argv[0]).read_text())
+    return any(arg.split("=", 1)[0] == f"--{name}" for arg in argv)
+
+
 def load_and_check_inputs(
     model_args: ModelArguments, data_args: DataTrainingArguments, training_args: TopTrainingArguments
 ) -> tuple[DatasetDict, list[str] | None, PreTrainedTokenizerBase]:
@@ -312,7 +320,8 @@ def finetune_teacher(
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the job; returns the final metrics (training and evaluation)."""
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TopTrainingArguments))
-    model_args, data_args, training_args = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    model_args, data_args, training_args = parse_arguments(parser, argv)
 
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
@@ -341,7 +350,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     with training_args.main_process_first(desc="tokenizing the dataset"):
         tokenized = tokenize_dataset(raw_datasets, tokenizer, data_args.max_seq_length, data_args.task_name)
-    if training_args.load_best_model_at_end and training_args.metric_for_best_model is None:
+    if training_args.load_best_model_at_end and not argument_given(argv, "metric_for_best_model"):
+        # transformers defaults to the evaluation loss; the checkpoint to keep is the best on the task's metric.
         training_args.metric_for_best_model = task_main_metric(data_args.task_name, num_labels)
         training_args.greater_is_better = True
     trainer_kwargs = {

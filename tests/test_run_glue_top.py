@@ -168,3 +168,32 @@ def test_full_job_fine_tunes_the_teacher_prunes_and_saves_a_deployable_model(
     assert f"Reusing the fine-tuned teacher in {teacher_dir}" in caplog.text
     assert f"Checkpoint detected, resuming training at {output_dir / 'checkpoint-4'}" in caplog.text
     assert metrics["eval_accuracy"] == pytest.approx(results["eval_accuracy"])
+
+
+@pytest.mark.parametrize(("extra_args", "expected"), [([], "accuracy"), (["--metric_for_best_model", "loss"], "loss")])
+def test_best_checkpoint_is_chosen_on_the_task_metric_unless_told_otherwise(
+    run_glue_top, tmp_path, classifier_dir, train_tsv, extra_args, expected
+):
+    # transformers alone would pick the evaluation loss whenever --load_best_model_at_end has no metric.
+    output_dir = tmp_path / "out"
+    argv = [
+        "--model_name_or_path", str(classifier_dir), "--task_name", "sst2",
+        "--train_file", str(train_tsv), "--validation_file", str(train_tsv), "--max_seq_length", "32",
+        "--do_train", "--max_steps", "2", "--per_device_train_batch_size", "8", "--num_bins", "5",
+        "--eval_strategy", "steps", "--eval_steps", "1", "--save_steps", "1", "--load_best_model_at_end",
+        *extra_args, *_common_args(output_dir),
+    ]  # fmt: skip
+    run_glue_top.main(argv)
+    saved_args = json.loads((output_dir / "training_args.json").read_text())
+    assert saved_args["metric_for_best_model"] == expected
+    assert saved_args["greater_is_better"] is (expected == "accuracy")
+
+
+def test_argument_given_reads_the_command_line_and_json_files(run_glue_top, tmp_path):
+    assert run_glue_top.argument_given(["--metric_for_best_model", "f1"], "metric_for_best_model")
+    assert run_glue_top.argument_given(["--metric_for_best_model=f1"], "metric_for_best_model")
+    assert not run_glue_top.argument_given(["--metric_for_best_model_x", "f1"], "metric_for_best_model")
+    arguments = tmp_path / "args.json"
+    arguments.write_text(json.dumps({"metric_for_best_model": "f1"}))
+    assert run_glue_top.argument_given([str(arguments)], "metric_for_best_model")
+    assert not run_glue_top.argument_given([str(arguments)], "seed")
