@@ -524,8 +524,9 @@ def test_args_must_be_top_training_arguments(tiny_bert_dir, tmp_path):
 
 
 def test_masks_are_added_with_the_arguments_layout(tiny_bert_dir, tmp_path):
-    trainer = make_trainer(tiny_bert_dir, tmp_path, num_bins=7, prune_layers=[3])
+    trainer = make_trainer(tiny_bert_dir, tmp_path, num_bins=7, prune_layers=[3], mask_attention_in_training=True)
     assert trainer.model.config.pruning_masks is True
+    assert trainer.model.config.mask_attention_in_training is True
     assert trainer.model.config.num_bins == 7 and trainer.model.config.prune_layers == [3]
     assert tuple(trainer.masks.bin_log_alpha.shape) == (1, 7)
 

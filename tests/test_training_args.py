@@ -50,6 +50,7 @@ def test_defaults_follow_the_spec(tmp_path):
         ("rank_distill_topk", 3.0),
         ("rank_distill_loss", "listnet"),
         ("freeze_embeddings", "yes"),
+        ("mask_attention_in_training", 1),
         ("num_bins", 0),
         ("num_bins", 2.0),
         ("prune_layers", []),

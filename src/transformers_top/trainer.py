@@ -42,6 +42,7 @@ CARD_HYPERPARAMETERS = (
     "rank_distill_topk",
     "rank_distill_loss",
     "num_bins",
+    "mask_attention_in_training",
     "seed",
 )
 
@@ -141,6 +142,7 @@ class TopTrainer(Trainer):
         self.rank_distill_layers = _resolve_rank_layers(args.rank_distill_layers, num_layers)
         if model.base_model.token_masks is None:
             model.config.num_bins = args.num_bins
+            model.config.mask_attention_in_training = args.mask_attention_in_training
             if args.prune_layers is not None:
                 model.config.prune_layers = list(args.prune_layers)
             model.add_pruning_masks()

@@ -45,6 +45,10 @@ class TopTrainingArguments(TrainingArguments):
             (`1 .. ceil(num_layers / 4)`: layers 1, 2, 3 of 12).
         rank_distill_loss (`str`, defaults to `"arp2"`):
             `"arp2"` (the authors' LambdaLoss ARP-2 variant) or `"ndcg"` (the NDCG-weighted LambdaLoss).
+        mask_attention_in_training (`bool`, defaults to `False`):
+            Sets the student's `config.mask_attention_in_training`: add `log m` to the attention logits in training
+            so a token being pruned stops serving as a key and value, as at inference (spec section 2's allowed
+            improvement; the authors leave the attention mask unchanged).
         freeze_embeddings (`bool`, defaults to `True`):
             Keep the student's embedding layer frozen.
         num_bins (`int`, defaults to 50):
@@ -89,6 +93,10 @@ class TopTrainingArguments(TrainingArguments):
     rank_distill_loss: str = field(
         default="arp2", metadata={"help": "Ranking loss: 'arp2' (authors') or 'ndcg' (NDCG-weighted LambdaLoss)."}
     )
+    mask_attention_in_training: bool = field(
+        default=False,
+        metadata={"help": "Add log m to the attention logits in training (pruned tokens stop serving as keys)."},
+    )
     freeze_embeddings: bool = field(default=True, metadata={"help": "Freeze the student's embeddings."})
     num_bins: int = field(default=50, metadata={"help": "Rank bins per prune layer."})
     prune_layers: list[int] | None = field(
@@ -118,8 +126,9 @@ class TopTrainingArguments(TrainingArguments):
         _check_int("rank_distill_topk", self.rank_distill_topk, minimum=2)
         if self.rank_distill_loss not in RANK_DISTILL_LOSSES:
             raise ValueError(f"rank_distill_loss must be one of {RANK_DISTILL_LOSSES}, got {self.rank_distill_loss!r}")
-        if not isinstance(self.freeze_embeddings, bool):
-            raise ValueError(f"freeze_embeddings must be a bool, got {self.freeze_embeddings!r}")
+        for name in ("mask_attention_in_training", "freeze_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         _check_int("num_bins", self.num_bins, minimum=1)
         for name in ("rank_distill_layers", "prune_layers"):
             layers = getattr(self, name)
