@@ -99,7 +99,7 @@ PRESETS = {
         "sst2/train.tsv", "sst2/dev.tsv", 64, 64, 1.0, 9600, 1.0, 32, 30, (0.3, 0.4, 0.45, 0.6), (2, 3)
     ),
     "imdb": TaskPreset(
-        "imdb/train_2k_seed13.jsonl", "imdb/test_2k_seed13.jsonl", 512, 512, 2.0, None, 2.0, 16, 50, (0.6,), (2,)
+        "imdb/train_2k_seed13.jsonl", "imdb/test_2k_seed13.jsonl", 512, 512, 2.0, None, 1.0, 16, 125, (0.6,), (2,)
     ),
     "mrpc": TaskPreset("mrpc/train.tsv", "mrpc/dev.tsv", 128, 128, 3.0, None, 3.0, 32, 25, (0.3, 0.5), (3,)),
     "rte": TaskPreset("rte/train.tsv", "rte/dev.tsv", 128, 128, 3.0, None, 3.0, 32, 20, (0.3, 0.5), (3,)),
