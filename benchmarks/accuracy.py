@@ -7,10 +7,6 @@ For one task, with the MiniLM-L6 teacher (fine-tuned here, once, from `gt-all-mi
 - `top`: `examples/run_glue_top.py` at each `--targets` sparsity (logit + ranking distillation, FLOPs constraint);
 - `top-no-rank`: the same without ranking distillation (`--rank_distill_alpha 0`), at `--ablation_target`;
 - `top-ndcg`: the same with the ranking loss the paper names as the alternative (`--rank_distill_loss ndcg`);
-- `top-log-m`: the same with `--mask_attention_in_training` (spec section 2's allowed improvement: `log m` added to
-  the attention logits in training, so tokens being pruned stop serving as keys and values as at inference);
-- `top-sgd`: the same with plain gradient ascent on the Lagrange multipliers (`--lagrangian_optimizer sgd
-  --lagrangian_learning_rate 1`) instead of the authors' AdamW;
 - `shallow`: the first `n` layers of the teacher, fine-tuned with the same logit distillation for the same steps
   (FLOPs reduction `L / n`), for each `--shallow_layers`;
 - `truncation`: the teacher on inputs cut to their first `k` tokens, `k` chosen so that the FLOPs reduction on the
@@ -74,7 +70,7 @@ from transformers_top.flops import total_flops
 from transformers_top.metrics import build_compute_metrics, task_main_metric
 from transformers_top.trainer import logit_distillation_loss
 
-METHODS = ("top", "top-no-rank", "top-ndcg", "top-sgd", "top-log-m", "shallow", "truncation", "random", "plan-only")
+METHODS = ("top", "top-no-rank", "top-ndcg", "shallow", "truncation", "random", "plan-only")
 
 
 @dataclass(frozen=True)
@@ -416,11 +412,6 @@ def main(argv: list[str] | None = None) -> dict:
         points.append(bench.top_point("top-no-rank", args.ablation_target, "--rank_distill_alpha", "0"))
     if "top-ndcg" in args.methods:
         points.append(bench.top_point("top-ndcg", args.ablation_target, "--rank_distill_loss", "ndcg"))
-    if "top-log-m" in args.methods:
-        points.append(bench.top_point("top-log-m", args.ablation_target, "--mask_attention_in_training"))
-    if "top-sgd" in args.methods:
-        sgd = ("--lagrangian_optimizer", "sgd", "--lagrangian_learning_rate", "1")
-        points.append(bench.top_point("top-sgd", args.ablation_target, *sgd))
     if "shallow" in args.methods:
         points += [bench.shallow_point(layers) for layers in args.shallow_layers]
     for reference in top_points:

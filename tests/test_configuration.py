@@ -43,7 +43,6 @@ BAD_FIELDS = [
     (dict(num_bins=2.5), "num_bins must be a positive integer, got 2.5"),
     (dict(num_bins=True), "num_bins must be a positive integer, got True"),
     (dict(pruning_masks="yes"), "pruning_masks must be a bool, got 'yes'"),
-    (dict(mask_attention_in_training=1), "mask_attention_in_training must be a bool, got 1"),
     (
         dict(token_keep_ratios=[1, 1, 0.5]),
         "token_keep_ratios must be a list of 4 floats (one per layer), got [1, 1, 0.5]",

@@ -509,24 +509,6 @@ def test_training_forward_is_soft_and_trains_the_masks(bert_dir, tiny_batch):
     assert masks.bin_log_alpha.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("mask_attention", [True, False])
-def test_mask_attention_in_training_hides_dropped_tokens_as_inference_does(bert_dir, tiny_batch, mask_attention):
-    # Gates on and every bin at 0: at layer 2 every token but [CLS] gets m = 0.
-    model = masked_model(bert_dir, 100.0, [-100.0] * 4).train()
-    model.config.mask_attention_in_training = mask_attention
-    output = model(**tiny_batch, output_hidden_states=True)
-    # With log m in the logits, [CLS] attends to itself alone from layer 2 on: the same as running layers 2-3 on the
-    # [CLS] token by itself, which is what inference does once the others are gone.
-    cls_state = output.hidden_states[2][:, :1]
-    with torch.no_grad():
-        for layer in model.bert.encoder.layer[2:]:
-            cls_state = layer(cls_state, None)
-    matches = torch.allclose(output.hidden_states[-1][:, :1], cls_state, atol=1e-5, rtol=0)
-    assert matches is mask_attention  # the authors' unchanged mask lets the zeroed tokens still act as keys
-    output.logits.sum().backward()
-    assert torch.isfinite(model.bert.token_masks.bin_log_alpha.grad).all()
-
-
 def test_eval_forward_with_masks_drops_tokens_per_the_frozen_plan(bert_dir, tiny_batch):
     # P(z > 0) is 0.9986 at +5 and 0.032 at -5: round(4 - 2.06) = 2 bins dropped, the two -5 ones.
     model = masked_model(bert_dir, 3.0, [5.0, -5.0, 5.0, -5.0])

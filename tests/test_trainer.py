@@ -271,40 +271,6 @@ def test_multipliers_move_so_the_lagrangian_pushes_sparsity_toward_the_target(
     assert lambda_2 == pytest.approx(0.1, rel=1e-4)  # d/d lambda_2 = (s_hat - t)^2 >= 0
 
 
-@pytest.mark.parametrize(("target", "gate", "bins"), [(0.5, -10.0, 10.0), (0.1, 3.0, -3.0)])
-def test_sgd_multipliers_move_in_proportion_to_the_violation(tiny_bert_dir, tmp_path, target, gate, bins):
-    # Two accumulated micro-batches per step: the ascent uses the mean gap and the mean squared gap over both.
-    trainer = make_trainer(
-        tiny_bert_dir,
-        tmp_path,
-        train_dataset=make_dataset(8),
-        per_device_train_batch_size=4,
-        gradient_accumulation_steps=2,
-        target_sparsity=target,
-        sparsity_warmup_ratio=0.0,
-        lagrangian_learning_rate=0.5,
-        lagrangian_optimizer="sgd",
-        max_grad_norm=1e-6,  # clipping must not shrink the multipliers' step
-    )
-    set_masks(trainer, gate=gate, bins=bins)
-    gaps = []
-    original = trainer.compute_loss
-
-    def recording_compute_loss(*args, **kwargs):
-        loss = original(*args, **kwargs)
-        gaps.append(trainer._metrics["expected_sparsity"][-1] - trainer._metrics["target_sparsity"][-1])
-        return loss
-
-    trainer.compute_loss = recording_compute_loss
-    trainer.train()
-    assert len(gaps) == 2
-    lambda_1, lambda_2 = trainer.masks.lagrange_multipliers.tolist()
-    assert lambda_1 == pytest.approx(0.5 * sum(gaps) / 2, rel=1e-4)
-    assert lambda_2 == pytest.approx(0.5 * sum(gap * gap for gap in gaps) / 2, rel=1e-4)
-    assert (lambda_1 < 0) is (target == 0.5)  # below the target lambda_1 turns negative, as with AdamW
-    assert trainer.optimizer.state.get(trainer.masks.lagrange_multipliers, {}) == {}  # AdamW left them alone
-
-
 def test_lagrangian_gradient_opens_gates_below_the_target(tiny_bert_dir, tmp_path):
     trainer = make_trainer(tiny_bert_dir, tmp_path, target_sparsity=0.5, sparsity_warmup_ratio=0.0)
     # Gates closed: the sampled gates are exactly 0, so neither the distillation nor the ranking loss reaches the
@@ -524,9 +490,8 @@ def test_args_must_be_top_training_arguments(tiny_bert_dir, tmp_path):
 
 
 def test_masks_are_added_with_the_arguments_layout(tiny_bert_dir, tmp_path):
-    trainer = make_trainer(tiny_bert_dir, tmp_path, num_bins=7, prune_layers=[3], mask_attention_in_training=True)
+    trainer = make_trainer(tiny_bert_dir, tmp_path, num_bins=7, prune_layers=[3])
     assert trainer.model.config.pruning_masks is True
-    assert trainer.model.config.mask_attention_in_training is True
     assert trainer.model.config.num_bins == 7 and trainer.model.config.prune_layers == [3]
     assert tuple(trainer.masks.bin_log_alpha.shape) == (1, 7)
 

@@ -22,7 +22,6 @@ def test_defaults_follow_the_spec(tmp_path):
     assert args.num_bins == 50
     assert args.freeze_embeddings is True
     assert args.mask_learning_rate == 0.02 and args.lagrangian_learning_rate == 0.02
-    assert args.lagrangian_optimizer == "adamw"
     assert args.prune_layers is None and args.rank_distill_layers is None
     assert 0.0 <= args.target_sparsity < 1.0
 
@@ -41,7 +40,6 @@ def test_defaults_follow_the_spec(tmp_path):
         ("mask_learning_rate", 0.0),
         ("mask_learning_rate", -0.01),
         ("lagrangian_learning_rate", 0.0),
-        ("lagrangian_optimizer", "adam"),
         ("distill_temperature", 0.0),
         ("distill_temperature", False),
         ("rank_distill_alpha", -1e-3),
@@ -50,7 +48,6 @@ def test_defaults_follow_the_spec(tmp_path):
         ("rank_distill_topk", 3.0),
         ("rank_distill_loss", "listnet"),
         ("freeze_embeddings", "yes"),
-        ("mask_attention_in_training", 1),
         ("num_bins", 0),
         ("num_bins", 2.0),
         ("prune_layers", []),

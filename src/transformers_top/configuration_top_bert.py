@@ -34,10 +34,6 @@ class TopBertConfig(BertConfig):
             The exact trained plan where it is not a prefix of the ranking: one entry per layer, either `None` (use
             `token_keep_ratios`) or `num_bins` values in `{0, 1}` telling which rank bins are kept. Written by
             [`~TopBertModel.finalize_pruning`]; requires `token_keep_ratios` with `ratio == sum(bins) / num_bins`.
-        mask_attention_in_training (`bool`, *optional*, defaults to `False`):
-            In training with masks, add `log m` (each token's soft keep value) to the attention logits of the later
-            layers, so that a token being pruned also stops serving as a key and value, as it does at inference. The
-            authors leave the attention mask unchanged (spec section 2); inference is the same either way.
         pruning_masks (`bool`, *optional*, defaults to `False`):
             Whether the model holds trainable hard-concrete masks (set by `add_pruning_masks`, cleared by
             `finalize_pruning`). Checkpoints written during training carry the mask parameters and this flag.
@@ -59,7 +55,6 @@ class TopBertConfig(BertConfig):
     num_bins: int = 50
     token_keep_ratios: list[float] | None = None
     token_keep_bins: list[list[int] | None] | None = None
-    mask_attention_in_training: bool = False
     pruning_masks: bool = False
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -117,8 +112,6 @@ class TopBertConfig(BertConfig):
             )
         if not _is_int(self.num_bins) or self.num_bins < 1:
             raise ValueError(f"num_bins must be a positive integer, got {self.num_bins!r}")
-        if not isinstance(self.mask_attention_in_training, bool):
-            raise ValueError(f"mask_attention_in_training must be a bool, got {self.mask_attention_in_training!r}")
         if not isinstance(self.pruning_masks, bool):
             raise ValueError(f"pruning_masks must be a bool, got {self.pruning_masks!r}")
         ratios = self.token_keep_ratios

@@ -330,7 +330,6 @@ class TopBertModel(TopBertPreTrainedModel):
         restorer = _TokenRestorer(alive, hidden_states) if restore_pruned_tokens and any(layer_plans) else None
 
         kernel_mask = self._kernel_mask(alive, hidden_states)
-        key_bias = None  # log m of the soft masks, once a location has pruned (mask_attention_in_training)
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         importances: list[torch.Tensor | None] = [None] * num_layers
         for index, layer in enumerate(self.encoder.layer):
@@ -341,7 +340,7 @@ class TopBertModel(TopBertPreTrainedModel):
             else:
                 queries = pruner.alive_queries() if pruner is not None else alive
                 attention_output, importance = attention_with_importance(
-                    layer.attention, hidden_states, queries, keys_alive=alive, key_bias=key_bias
+                    layer.attention, hidden_states, queries, keys_alive=alive
                 )
                 if index in importance_layers:
                     importances[index] = importance
@@ -358,9 +357,6 @@ class TopBertModel(TopBertPreTrainedModel):
                 )
                 if soft_next:
                     hidden_states = pruner.apply(index + 1, importance, hidden_states)
-                    if self.config.mask_attention_in_training:
-                        key_bias = pruner.key_bias()
-                        kernel_mask = key_bias[:, None, None, :]
             if output_hidden_states:
                 all_hidden_states += (hidden_states,)
 
@@ -424,12 +420,6 @@ class _SoftMasking:
         keep = (1.0 - (1.0 - bin_values) * self.gates[location]) * self.keep
         self.keep = torch.where(self.is_cls, torch.ones_like(keep), keep)
         return layer_input * self.keep[..., None]
-
-    def key_bias(self) -> torch.Tensor:
-        """`log m` per key, `(batch, length)`: 0 for kept tokens, the dtype's minimum for dropped ones and padding."""
-        dtype = self.keep.dtype
-        log_keep = torch.log(self.keep.clamp(min=torch.finfo(dtype).tiny))  # finite, so 0 * its gradient stays 0
-        return torch.where(self.keep > 0, log_keep, torch.finfo(dtype).min)
 
 
 class _TokenRestorer:

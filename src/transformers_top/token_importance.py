@@ -78,11 +78,7 @@ def importance_from_probabilities(probs: torch.Tensor, queries_alive: torch.Tens
 
 
 def attention_with_importance(
-    attention: nn.Module,
-    hidden_states: torch.Tensor,
-    alive: torch.Tensor,
-    keys_alive: torch.Tensor | None = None,
-    key_bias: torch.Tensor | None = None,
+    attention: nn.Module, hidden_states: torch.Tensor, alive: torch.Tensor, keys_alive: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """
     Run a transformers `BertAttention` block with explicit probabilities, returning its output and the token
@@ -94,8 +90,6 @@ def attention_with_importance(
         hidden_states (`torch.Tensor` of shape `(batch, length, hidden)`): the block input.
         alive (`torch.Tensor` of shape `(batch, length)`, bool): the queries that count for the importance.
         keys_alive (`torch.Tensor`, *optional*): the keys that may be attended to; defaults to `alive`.
-        key_bias (`torch.Tensor` of shape `(batch, length)`, *optional*): added to every query's logits for each key
-            (the `log m` of soft token masks in training); replaces the `keys_alive` mask when given.
 
     Returns:
         `(attention_output, importance)` of shapes `(batch, length, hidden)` and `(batch, length)`.
@@ -108,9 +102,7 @@ def attention_with_importance(
     heads = query.shape[0] // batch
     # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning).
     mask = None
-    if key_bias is not None:
-        mask = key_bias[:, None, :].repeat_interleave(heads, dim=0)
-    elif not bool(keys.all()):
+    if not bool(keys.all()):
         mask = additive_attention_mask(keys, hidden_states.dtype)[:, 0].repeat_interleave(heads, dim=0)
     query_weights = alive.to(hidden_states.dtype).repeat_interleave(heads, dim=0)[:, None, :]
     step = max(1, SCORE_CHUNK_ELEMENTS // length**2)

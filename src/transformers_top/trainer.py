@@ -30,7 +30,6 @@ CARD_HYPERPARAMETERS = (
     "learning_rate",
     "mask_learning_rate",
     "lagrangian_learning_rate",
-    "lagrangian_optimizer",
     "num_train_epochs",
     "max_steps",
     "per_device_train_batch_size",
@@ -42,7 +41,6 @@ CARD_HYPERPARAMETERS = (
     "rank_distill_topk",
     "rank_distill_loss",
     "num_bins",
-    "mask_attention_in_training",
     "seed",
 )
 
@@ -74,16 +72,6 @@ def logit_distillation_loss(
         )
         * temperature**2
     )
-
-
-class _SgdMultipliers(TrainerCallback):
-    """Plain gradient ascent on the Lagrange multipliers (`lagrangian_optimizer="sgd"`), before the optimizer step."""
-
-    def __init__(self, trainer: TopTrainer) -> None:
-        self.trainer = trainer
-
-    def on_pre_optimizer_step(self, args, state, control, **kwargs):
-        self.trainer.ascend_multipliers()
 
 
 class _ClampLogAlphas(TrainerCallback):
@@ -142,7 +130,6 @@ class TopTrainer(Trainer):
         self.rank_distill_layers = _resolve_rank_layers(args.rank_distill_layers, num_layers)
         if model.base_model.token_masks is None:
             model.config.num_bins = args.num_bins
-            model.config.mask_attention_in_training = args.mask_attention_in_training
             if args.prune_layers is not None:
                 model.config.prune_layers = list(args.prune_layers)
             model.add_pruning_masks()
@@ -163,9 +150,6 @@ class TopTrainer(Trainer):
         self.masks = model.base_model.token_masks
         self.add_callback(_ClampLogAlphas(self.masks))
         self._metrics: dict[str, list[float]] = defaultdict(list)
-        self._constraint_gaps: list[torch.Tensor] = []
-        if args.lagrangian_optimizer == "sgd":
-            self.add_callback(_SgdMultipliers(self))
 
     # ---- schedule of the constraint ---------------------------------------------------------------------------
 
@@ -262,8 +246,6 @@ class TopTrainer(Trainer):
         expected_sparsity = self.accelerator.unwrap_model(model).expected_sparsity(self._global_lengths(alive))
         target = self.current_target_sparsity()
         gap = expected_sparsity - target
-        if self.args.lagrangian_optimizer == "sgd":
-            self._constraint_gaps.append(gap.detach())
         lambda_1, lambda_2 = self.masks.lagrange_multipliers
         lagrangian = lambda_1 * gap + lambda_2 * gap**2
         loss = task_loss + lagrangian + rank_weight * rank_loss
@@ -285,22 +267,6 @@ class TopTrainer(Trainer):
         ):
             self._metrics[key].append(float(value.detach()) if isinstance(value, torch.Tensor) else float(value))
         return (loss, outputs) if return_outputs else loss
-
-    def ascend_multipliers(self) -> None:
-        """
-        With `lagrangian_optimizer="sgd"`: `lambda_1 += lr * mean(gap)`, `lambda_2 += lr * mean(gap^2)` over the
-        micro-batches since the last optimizer step (`gap = s_hat - t`, the exact gradient of the Lagrangian with
-        respect to the multipliers, unaffected by gradient clipping), then drop their gradient so the optimizer leaves
-        them alone. Every process sees the same gaps (global lengths, shared masks), so the multipliers stay equal.
-        """
-        if not self._constraint_gaps:
-            return
-        gaps = torch.stack(self._constraint_gaps)
-        self._constraint_gaps.clear()
-        multipliers = self.masks.lagrange_multipliers
-        with torch.no_grad():
-            multipliers.add_(self.args.lagrangian_learning_rate * torch.stack([gaps.mean(), gaps.square().mean()]))
-        multipliers.grad = None
 
     def _rank_loss(self, outputs, teacher_outputs, alive: torch.Tensor) -> torch.Tensor:
         """Sum over `rank_distill_layers` of the ranking loss against the teacher's final-layer importance."""

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from transformers import TrainingArguments
 
 RANK_DISTILL_LOSSES = ("arp2", "ndcg")
-LAGRANGIAN_OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass
@@ -27,13 +26,7 @@ class TopTrainingArguments(TrainingArguments):
         mask_learning_rate (`float`, defaults to 0.02):
             Constant learning rate of the mask log-alphas (AdamW, no weight decay).
         lagrangian_learning_rate (`float`, defaults to 0.02):
-            Constant learning rate of the two Lagrange multipliers (gradient ascent).
-        lagrangian_optimizer (`str`, defaults to `"adamw"`):
-            How the multipliers ascend. `"adamw"` (the authors'): a parameter group of the optimizer with
-            `maximize=True`, so each step moves them by about `lagrangian_learning_rate` whatever the violation.
-            `"sgd"`: plain gradient ascent, `lambda_1 += lr * mean(s_hat - t)` and `lambda_2 += lr * mean((s_hat -
-            t)^2)` over the step's micro-batches, so they move in proportion to the violation (see
-            docs/training.md for when to use which).
+            Constant learning rate of the two Lagrange multipliers (AdamW, gradient ascent).
         distill_temperature (`float`, defaults to 2.0):
             Temperature `tau` of the logit distillation `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`.
         rank_distill_alpha (`float`, defaults to 1e-2):
@@ -45,10 +38,6 @@ class TopTrainingArguments(TrainingArguments):
             (`1 .. ceil(num_layers / 4)`: layers 1, 2, 3 of 12).
         rank_distill_loss (`str`, defaults to `"arp2"`):
             `"arp2"` (the authors' LambdaLoss ARP-2 variant) or `"ndcg"` (the NDCG-weighted LambdaLoss).
-        mask_attention_in_training (`bool`, defaults to `False`):
-            Sets the student's `config.mask_attention_in_training`: add `log m` to the attention logits in training
-            so a token being pruned stops serving as a key and value, as at inference (spec section 2's allowed
-            improvement; the authors leave the attention mask unchanged).
         freeze_embeddings (`bool`, defaults to `True`):
             Keep the student's embedding layer frozen.
         num_bins (`int`, defaults to 50):
@@ -74,14 +63,6 @@ class TopTrainingArguments(TrainingArguments):
     lagrangian_learning_rate: float = field(
         default=0.02, metadata={"help": "Constant learning rate of the Lagrange multipliers (gradient ascent)."}
     )
-    lagrangian_optimizer: str = field(
-        default="adamw",
-        metadata={
-            "help": "How the Lagrange multipliers ascend: 'adamw' (authors': steps of about the learning rate) or "
-            "'sgd' (steps proportional to the constraint violation).",
-            "choices": list(LAGRANGIAN_OPTIMIZERS),
-        },
-    )
     distill_temperature: float = field(default=2.0, metadata={"help": "Temperature of the logit distillation."})
     rank_distill_alpha: float = field(
         default=1e-2, metadata={"help": "Weight of the ranking distillation loss (0 disables it)."}
@@ -92,10 +73,6 @@ class TopTrainingArguments(TrainingArguments):
     )
     rank_distill_loss: str = field(
         default="arp2", metadata={"help": "Ranking loss: 'arp2' (authors') or 'ndcg' (NDCG-weighted LambdaLoss)."}
-    )
-    mask_attention_in_training: bool = field(
-        default=False,
-        metadata={"help": "Add log m to the attention logits in training (pruned tokens stop serving as keys)."},
     )
     freeze_embeddings: bool = field(default=True, metadata={"help": "Freeze the student's embeddings."})
     num_bins: int = field(default=50, metadata={"help": "Rank bins per prune layer."})
@@ -116,19 +93,14 @@ class TopTrainingArguments(TrainingArguments):
             value = getattr(self, name)
             if _is_bool(value) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if self.lagrangian_optimizer not in LAGRANGIAN_OPTIMIZERS:
-            raise ValueError(
-                f"lagrangian_optimizer must be one of {LAGRANGIAN_OPTIMIZERS}, got {self.lagrangian_optimizer!r}"
-            )
         alpha = self.rank_distill_alpha
         if _is_bool(alpha) or not isinstance(alpha, (int, float)) or not alpha >= 0:
             raise ValueError(f"rank_distill_alpha must be a number >= 0, got {alpha!r}")
         _check_int("rank_distill_topk", self.rank_distill_topk, minimum=2)
         if self.rank_distill_loss not in RANK_DISTILL_LOSSES:
             raise ValueError(f"rank_distill_loss must be one of {RANK_DISTILL_LOSSES}, got {self.rank_distill_loss!r}")
-        for name in ("mask_attention_in_training", "freeze_embeddings"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.freeze_embeddings, bool):
+            raise ValueError(f"freeze_embeddings must be a bool, got {self.freeze_embeddings!r}")
         _check_int("num_bins", self.num_bins, minimum=1)
         for name in ("rank_distill_layers", "prune_layers"):
             layers = getattr(self, name)
