@@ -56,6 +56,7 @@ from transformers import (
     Trainer,
     TrainingArguments,
 )
+from transformers.utils import SAFE_WEIGHTS_NAME
 
 sys.path.insert(0, str(REPO_ROOT / "examples"))
 import run_glue_top
@@ -172,14 +173,25 @@ class Benchmark:
             *extra,
         ]  # fmt: skip
 
+    def ensure_teacher(self) -> None:
+        """Fine-tune the teacher on the whole training split, once (`run_glue_top.py --do_finetune_teacher`)."""
+        if not (self.teacher_dir / SAFE_WEIGHTS_NAME).is_file():
+            run_glue_top.main(self.job_arguments(self.work_dir / "teacher-eval"))
+
     def teacher_metric(self) -> float:
-        """Fine-tune the teacher (once) and return its metric on the evaluation set."""
+        """
+        The teacher's metric on the evaluation set: from any finished run of the task (`run_glue_top.py --do_eval`
+        evaluates the same teacher on the same data), else evaluated here.
+        """
         results = self.work_dir / "teacher-eval" / "teacher_eval_results.json"
-        if not results.is_file():
-            run_glue_top.main(self.job_arguments(self.work_dir / "teacher-eval"))  # fine-tunes the teacher only
-            metric = self.evaluate(AutoModelForSequenceClassification.from_pretrained(self.teacher_dir))
-            results.write_text(json.dumps({f"teacher_eval_{self.metric}": metric}, indent=2))
-        return json.loads(results.read_text())[f"teacher_eval_{self.metric}"]
+        key = f"teacher_eval_{self.metric}"
+        for path in [results, *sorted(self.work_dir.glob("*/teacher_eval_results.json"))]:
+            if path.is_file() and key in json.loads(path.read_text()):
+                return json.loads(path.read_text())[key]
+        results.parent.mkdir(parents=True, exist_ok=True)
+        metric = self.evaluate(AutoModelForSequenceClassification.from_pretrained(self.teacher_dir))
+        results.write_text(json.dumps({key: metric}, indent=2))
+        return metric
 
     def top_point(self, method: str, target: float, *options: str) -> Point:
         """A ToP run (trained, or reused from the work folder) at `target` sparsity with extra `options`."""
@@ -402,7 +414,7 @@ def plot(points: list[Point], teacher_metric: float, metric: str, title: str, pa
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     bench = Benchmark(args)
-    teacher_metric = bench.teacher_metric()
+    bench.ensure_teacher()
     points: list[Point] = []
     top_points = []
     if "top" in args.methods or {"truncation", "random", "plan-only"} & set(args.methods):
@@ -421,6 +433,7 @@ def main(argv: list[str] | None = None) -> dict:
             if method in args.methods:
                 points.append(bench.plan_point(reference, method))
 
+    teacher_metric = bench.teacher_metric()
     print(f"\n{args.task}: teacher {bench.metric} {teacher_metric:.4f}")
     print(f"{'method':12} {'setting':18} {bench.metric:>9} {'vs teacher':>10} {'F real':>7} {'F padded':>8}")
     for point in points:
