@@ -401,6 +401,8 @@ def plot(points: list[Point], teacher_metric: float, metric: str, title: str, pa
         axes.plot([p.flops_reduction for p in series], [100 * p.metric for p in series], marker="o", label=method)
     axes.axhline(100 * teacher_metric, color="black", linestyle="--", linewidth=1, label="teacher (dense)")
     axes.axhline(100 * teacher_metric - 1, color="grey", linestyle=":", linewidth=1, label="teacher - 1 point")
+    reductions = [point.flops_reduction for point in points]
+    axes.set_xlim(min(reductions) - 0.25, max(reductions) + 0.25)  # a readable scale when the points are close
     axes.set_xlabel("FLOPs reduction on real tokens (x)")
     axes.set_ylabel(f"{metric} (%)")
     axes.set_title(title)
