@@ -31,6 +31,7 @@ python benchmarks/accuracy.py --task imdb --targets 0.6    # IMDB 2k subsets, ma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.resources
 import json
 import math
@@ -56,6 +57,7 @@ from transformers import (
     Trainer,
     TrainingArguments,
 )
+from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils import SAFE_WEIGHTS_NAME
 
 sys.path.insert(0, str(REPO_ROOT / "examples"))
@@ -186,8 +188,9 @@ class Benchmark:
         results = self.work_dir / "teacher-eval" / "teacher_eval_results.json"
         key = f"teacher_eval_{self.metric}"
         for path in [results, *sorted(self.work_dir.glob("*/teacher_eval_results.json"))]:
-            if path.is_file() and key in json.loads(path.read_text()):
-                return json.loads(path.read_text())[key]
+            recorded = json.loads(path.read_text()) if path.is_file() else {}
+            if key in recorded:
+                return recorded[key]
         results.parent.mkdir(parents=True, exist_ok=True)
         metric = self.evaluate(AutoModelForSequenceClassification.from_pretrained(self.teacher_dir))
         results.write_text(json.dumps({key: metric}, indent=2))
@@ -275,7 +278,7 @@ class Benchmark:
             data_collator=DataCollatorWithPadding(self.tokenizer()),
             compute_metrics=build_compute_metrics(self.args.task, student.config.num_labels),
         )
-        trainer.train(resume_from_checkpoint=_last_checkpoint(run_dir))
+        trainer.train(resume_from_checkpoint=get_last_checkpoint(run_dir) if run_dir.is_dir() else None)
         metrics = trainer.evaluate()
         metrics["flops_reduction"] = teacher.config.num_hidden_layers / num_layers
         (run_dir / "eval_results.json").write_text(json.dumps(metrics, indent=2))
@@ -306,11 +309,11 @@ class Benchmark:
             token_keep_ratios=plan.token_keep_ratios,
             token_keep_bins=plan.token_keep_bins,
         )
+        selection = contextlib.nullcontext()
         if method == "random":
-            generator = torch.Generator().manual_seed(self.args.seed)
-            with mock.patch.object(modeling_top_bert, "attention_with_importance", _random_importance(generator)):
-                metric = self.evaluate(model)
-        else:
+            random_scores = _random_importance(torch.Generator().manual_seed(self.args.seed))
+            selection = mock.patch.object(modeling_top_bert, "attention_with_importance", random_scores)
+        with selection:
             metric = self.evaluate(model)
         return Point(method, reference.setting, metric, reference.flops_reduction, reference.flops_reduction_padded)
 
@@ -386,11 +389,6 @@ def _random_importance(generator: torch.Generator) -> Callable:
         return output, torch.rand(importance.shape, generator=generator).to(importance)
 
     return attention_with_random_importance
-
-
-def _last_checkpoint(run_dir: Path) -> str | None:
-    checkpoints = sorted(run_dir.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
-    return str(checkpoints[-1]) if checkpoints else None
 
 
 def plot(points: list[Point], teacher_metric: float, metric: str, title: str, path: Path) -> None:
