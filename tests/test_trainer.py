@@ -450,6 +450,94 @@ def test_logs_and_evaluation_metrics(trained):
     assert trained.metrics["eval_flops_reduction_padded"] >= trained.metrics["eval_flops_reduction"] > 1.0
 
 
+# ---- training with the frozen plan --------------------------------------------------------------------------------
+
+
+class _MaskSnapshots(TrainerCallback):
+    """The masks and multipliers, and the classifier weights, after every optimizer step."""
+
+    def __init__(self, trainer: TopTrainer) -> None:
+        self.trainer = trainer
+        self.masks: dict[int, dict[str, torch.Tensor]] = {}
+        self.classifier: dict[int, torch.Tensor] = {}
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.masks[state.global_step] = {key: value.clone() for key, value in self.trainer.masks.state_dict().items()}
+        self.classifier[state.global_step] = self.trainer.model.classifier.weight.detach().clone()
+
+
+def test_frozen_plan_steps_train_the_weights_on_the_pruned_forward_with_masks_fixed(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(
+        tiny_bert_dir,
+        tmp_path,
+        train_dataset=make_dataset(64),
+        target_sparsity=TARGET,
+        sparsity_warmup_steps=4,
+        frozen_plan_steps=4,
+        max_steps=10,
+        learning_rate=1e-3,
+        mask_learning_rate=0.3,
+        lagrangian_learning_rate=0.1,
+    )
+    # Gates on, the last half of the bins off: the plan prunes from the start.
+    set_masks(trainer, gate=3.0, bins=3.0)
+    with torch.no_grad():
+        trainer.masks.bin_log_alpha[:, 5:] = -3.0
+    snapshots = _MaskSnapshots(trainer)
+    trainer.add_callback(snapshots)
+    trainer.train()
+    assert trainer.plan_freeze_step() == 6
+    # Before the freeze the masks and multipliers move; from step 6 on they keep their values exactly.
+    for name, value in snapshots.masks[6].items():
+        assert not torch.equal(snapshots.masks[5][name], value), name
+        for step in range(7, 11):
+            assert torch.equal(snapshots.masks[step][name], value), (name, step)
+    # The weights keep training.
+    assert not torch.equal(snapshots.classifier[10], snapshots.classifier[6])
+    logs = {entry["step"]: entry for entry in trainer.state.log_history if "loss" in entry}
+    assert [logs[step]["plan_frozen"] for step in range(1, 11)] == [0.0] * 6 + [1.0] * 4
+    assert all(logs[step]["rank_loss"] == 0.0 for step in range(7, 11))
+    assert all(logs[step]["rank_loss"] > 0.0 for step in range(1, 7))
+    # The training forward of the frozen phase is the pruned inference forward (no dropout in the tiny model).
+    batch = collate(make_dataset(8, seed=3))
+    inputs = {key: batch[key] for key in ("input_ids", "attention_mask")}
+    model = trainer.model
+    assert model.bert.plan_from_masks()[0] != [1.0] * model.config.num_hidden_layers
+    with torch.no_grad():
+        expected = model.eval()(**inputs).logits
+        trainer.masks.plan_frozen = True
+        torch.testing.assert_close(model.train()(**inputs).logits, expected)
+        trainer.masks.plan_frozen = False
+        assert not torch.allclose(model.train()(**inputs).logits, expected)
+
+
+def test_mask_learning_rates_drop_to_zero_when_the_plan_freezes(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(
+        tiny_bert_dir, tmp_path, mask_learning_rate=0.05, lagrangian_learning_rate=0.07, frozen_plan_ratio=0.3
+    )
+    trainer.state.max_steps = 10
+    trainer.create_optimizer_and_scheduler(num_training_steps=10)
+    learning_rates = []
+    for _ in range(10):
+        learning_rates.append([group["lr"] for group in trainer.optimizer.param_groups[2:]])
+        trainer.optimizer.step()
+        trainer.lr_scheduler.step()
+    assert learning_rates == [[0.05, 0.07]] * 7 + [[0.0, 0.0]] * 3
+
+
+def test_the_plan_cannot_freeze_before_the_warmup_ends(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(
+        tiny_bert_dir,
+        tmp_path,
+        train_dataset=make_dataset(8),
+        max_steps=10,
+        sparsity_warmup_steps=8,
+        frozen_plan_steps=3,
+    )
+    with pytest.raises(ValueError, match="frozen at step 7, before the sparsity warm-up ends at step 8"):
+        trainer.train()
+
+
 # ---- best-model selection -----------------------------------------------------------------------------------------
 
 

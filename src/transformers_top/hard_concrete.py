@@ -51,6 +51,7 @@ class TokenPruningMasks(nn.Module):
         self.gate_log_alpha = nn.Parameter(torch.full((num_locations,), GATE_LOG_ALPHA_INIT))
         self.bin_log_alpha = nn.Parameter(torch.full((num_locations, num_bins), BIN_LOG_ALPHA_INIT))
         self.lagrange_multipliers = nn.Parameter(torch.zeros(2))
+        self.plan_frozen = False
 
     def reset_parameters(self) -> None:
         """Set the initial values: gates closed, bins open, multipliers at zero."""

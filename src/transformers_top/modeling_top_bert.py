@@ -21,7 +21,7 @@ from transformers.pytorch_utils import apply_chunking_to_forward
 from .configuration_top_bert import TopBertConfig
 from .flops import expected_sparsity
 from .hard_concrete import BIN_LOG_ALPHA_INIT, GATE_LOG_ALPHA_INIT, TokenPruningMasks
-from .token_importance import attention_with_importance
+from .token_importance import self_attention_with_importance
 from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens, rank_bins
 
 #: What `save_pretrained` writes as `auto_map`, so that all three Auto classes load the checkpoint as remote code.
@@ -107,7 +107,8 @@ class TopBertModel(TopBertPreTrainedModel):
     - A plan (`config.token_keep_ratios`, `config.token_keep_bins`), or trainable masks in eval mode: at each prune
       layer the least important tokens are gathered out of the sequence, so later layers run on fewer tokens.
     - Trainable masks in training mode: a fresh hard-concrete sample per forward multiplies each prune layer's input
-      (soft masking, the sequence keeps its length) so the masks can be learnt.
+      (soft masking, the sequence keeps its length) so the masks can be learnt; once `token_masks.plan_frozen` is
+      set, training prunes with the masks' deterministic plan, as evaluation does.
 
     Args:
         config ([`TopBertConfig`]): model configuration.
@@ -320,7 +321,7 @@ class TopBertModel(TopBertPreTrainedModel):
         else:
             alive = attention_mask.to(device=device, dtype=torch.bool)
 
-        soft_masks = self.training and self.token_masks is not None
+        soft_masks = self.training and self.token_masks is not None and not self.token_masks.plan_frozen
         if soft_masks:
             pruner = _SoftMasking(self.token_masks, self.config.prune_layers, alive, hidden_states.dtype)
             layer_plans = [None] * num_layers
@@ -339,19 +340,24 @@ class TopBertModel(TopBertPreTrainedModel):
                 hidden_states = layer(hidden_states, kernel_mask)
             else:
                 queries = pruner.alive_queries() if pruner is not None else alive
-                attention_output, importance = attention_with_importance(
-                    layer.attention, hidden_states, queries, keys_alive=alive
+                context, importance = self_attention_with_importance(
+                    layer.attention.self, hidden_states, queries, keys_alive=alive
                 )
                 if index in importance_layers:
                     importances[index] = importance
                 if next_plan is not None:
                     if restorer is not None:
                         restorer.record(hidden_states)
+                    # The rest of the layer is per token: run it on the kept tokens only.
                     keep_index, alive = _select_tokens(importance, alive, next_plan)
-                    attention_output = gather_tokens(attention_output, keep_index)
+                    context, hidden_states = (
+                        gather_tokens(context, keep_index),
+                        gather_tokens(hidden_states, keep_index),
+                    )
                     if restorer is not None:
                         restorer.gather(keep_index, alive)
-                    kernel_mask = self._kernel_mask(alive, attention_output)
+                    kernel_mask = self._kernel_mask(alive, hidden_states)
+                attention_output = layer.attention.output(context, hidden_states)
                 hidden_states = apply_chunking_to_forward(
                     layer.feed_forward_chunk, layer.chunk_size_feed_forward, layer.seq_len_dim, attention_output
                 )

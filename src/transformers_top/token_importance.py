@@ -10,9 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-#: Attention scores computed at once by `attention_with_importance`, in elements (4 MB in float32): a block this size
-#: stays in cache from the score product through the softmax, the importance and the weighted sum of the values,
-#: where the whole `(batch, heads, length, length)` tensor (100 MB at batch 8, length 512) would go to memory and back.
+#: Attention scores computed at once by `self_attention_with_importance`, in elements (4 MB in float32): a block
+#: this size stays in cache from the score product through the softmax, the importance and the weighted sum of the
+#: values, where the whole `(batch, heads, length, length)` tensor (100 MB at batch 8, length 512) would go to memory
+#: and back.
 SCORE_CHUNK_ELEMENTS = 2**20
 
 
@@ -77,24 +78,27 @@ def importance_from_probabilities(probs: torch.Tensor, queries_alive: torch.Tens
     return _mean_over_heads_and_queries(_received_attention(probs, weights)[:, :, 0], queries_alive)
 
 
-def attention_with_importance(
-    attention: nn.Module, hidden_states: torch.Tensor, alive: torch.Tensor, keys_alive: torch.Tensor | None = None
+def self_attention_with_importance(
+    self_attention: nn.Module, hidden_states: torch.Tensor, alive: torch.Tensor, keys_alive: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """
-    Run a transformers `BertAttention` block with explicit probabilities, returning its output and the token
-    importance. Numerically the same as the eager attention path (within float rounding). The probabilities are
-    computed a few heads at a time (`SCORE_CHUNK_ELEMENTS`) and never held whole.
+    Run a transformers `BertSelfAttention` module with explicit probabilities, returning its context (the attention
+    output before the output projection) and the token importance. Numerically the same as the eager attention path
+    (within float rounding). The probabilities are computed a few heads at a time (`SCORE_CHUNK_ELEMENTS`) and never
+    held whole.
+
+    The caller applies the block's output projection (`BertAttention.output(context, hidden_states)`), so that at a
+    pruning decision it runs on the kept tokens only: the projection is per token.
 
     Args:
-        attention (`BertAttention`): the block (`.self` projections, `.output` dense + LayerNorm).
+        self_attention (`BertSelfAttention`): the query/key/value projections.
         hidden_states (`torch.Tensor` of shape `(batch, length, hidden)`): the block input.
         alive (`torch.Tensor` of shape `(batch, length)`, bool): the queries that count for the importance.
         keys_alive (`torch.Tensor`, *optional*): the keys that may be attended to; defaults to `alive`.
 
     Returns:
-        `(attention_output, importance)` of shapes `(batch, length, hidden)` and `(batch, length)`.
+        `(context, importance)` of shapes `(batch, length, hidden)` and `(batch, length)`.
     """
-    self_attention = attention.self
     batch, length, _ = hidden_states.shape
     keys = alive if keys_alive is None else keys_alive
     # One row per (sample, head): (batch * heads, length, head_size).
@@ -117,12 +121,12 @@ def attention_with_importance(
         contexts.append(torch.bmm(self_attention.dropout(probs), value[rows]))
     importance = _mean_over_heads_and_queries(torch.cat(received).view(batch, heads, length), alive)
     context = torch.cat(contexts).view(batch, heads, length, -1).transpose(1, 2).reshape(batch, length, -1)
-    return attention.output(context, hidden_states), importance
+    return context, importance
 
 
 __all__ = [
     "additive_attention_mask",
     "attention_probabilities",
-    "attention_with_importance",
     "importance_from_probabilities",
+    "self_attention_with_importance",
 ]

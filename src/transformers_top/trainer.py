@@ -36,6 +36,8 @@ CARD_HYPERPARAMETERS = (
     "gradient_accumulation_steps",
     "sparsity_warmup_steps",
     "sparsity_warmup_ratio",
+    "frozen_plan_steps",
+    "frozen_plan_ratio",
     "distill_temperature",
     "rank_distill_alpha",
     "rank_distill_topk",
@@ -49,8 +51,14 @@ class TrainingDivergedError(RuntimeError):
     """Raised when the training loss stops being finite; the last saved checkpoint is left untouched."""
 
 
-def _constant_schedule(_: int) -> float:
-    return 1.0
+class _MaskSchedule:
+    """Learning-rate factor of the masks and multipliers: 1 until the plan is frozen (`freeze_step`), then 0."""
+
+    def __init__(self, freeze_step: int | None) -> None:
+        self.freeze_step = freeze_step
+
+    def __call__(self, step: int) -> float:
+        return 1.0 if self.freeze_step is None or step < self.freeze_step else 0.0
 
 
 def logit_distillation_loss(
@@ -92,6 +100,10 @@ class TopTrainer(Trainer):
     Loss (spec sections 3-4) = logit distillation (`KL * tau^2`; MSE on labels for regression)
     + Lagrangian FLOPs constraint `lambda_1 (s_hat - t) + lambda_2 (s_hat - t)^2`
     + ranking distillation of the teacher's final-layer token importance into the student's early layers.
+
+    With `frozen_plan_steps` (or `frozen_plan_ratio`), the last steps train the student with the masks' deterministic
+    plan dropping tokens, as at inference; the masks and multipliers then keep their values (learning rate 0) and
+    the ranking distillation stops.
 
     The student receives hard-concrete masks (`add_pruning_masks`) unless it already holds some (a training
     checkpoint). Masks and multipliers are model parameters, so checkpoints, `resume_from_checkpoint` and DDP handle
@@ -168,6 +180,19 @@ class TopTrainer(Trainer):
         """The target `t`, ramping linearly from 0 to `target_sparsity` over the warm-up."""
         return self.args.target_sparsity * self.warmup_progress()
 
+    def plan_freeze_step(self) -> int | None:
+        """
+        Optimizer step from which the plan is frozen (`frozen_plan_steps` or `frozen_plan_ratio` before the end), or
+        `None` when the masks are learnt until the end.
+        """
+        steps = self.args.frozen_plan_steps or round(self.args.frozen_plan_ratio * self.state.max_steps)
+        return self.state.max_steps - steps if steps > 0 else None
+
+    def plan_is_frozen(self) -> bool:
+        """Whether training has reached `plan_freeze_step`."""
+        freeze_step = self.plan_freeze_step()
+        return freeze_step is not None and self.state.global_step >= freeze_step
+
     # ---- optimisation -----------------------------------------------------------------------------------------
 
     def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
@@ -204,9 +229,19 @@ class TopTrainer(Trainer):
         return self.optimizer
 
     def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
-        """`--lr_scheduler_type` for the model groups; constant learning rates for the masks and the multipliers."""
+        """
+        `--lr_scheduler_type` for the model groups; constant learning rates for the masks and the multipliers until
+        the plan is frozen, zero after.
+        """
         if self.lr_scheduler is not None:
             return self.lr_scheduler
+        freeze_step = self.plan_freeze_step()
+        if freeze_step is not None and freeze_step < self.sparsity_warmup_steps():
+            raise ValueError(
+                f"the plan would be frozen at step {freeze_step}, before the sparsity warm-up ends at step "
+                f"{self.sparsity_warmup_steps()} of {self.state.max_steps}: lower frozen_plan_steps "
+                f"({self.args.frozen_plan_steps}) / frozen_plan_ratio ({self.args.frozen_plan_ratio}) or the warm-up"
+            )
         scheduler = super().create_scheduler(num_training_steps, optimizer)
         if not isinstance(scheduler, LambdaLR):
             raise ValueError(
@@ -214,9 +249,9 @@ class TopTrainer(Trainer):
                 "(it needs a LambdaLR-based schedule such as linear, cosine or constant)"
             )
         for index in (2, 3):
-            scheduler.lr_lambdas[index] = _constant_schedule
+            scheduler.lr_lambdas[index] = _MaskSchedule(freeze_step)
             group = scheduler.optimizer.param_groups[index]
-            group["lr"] = group["initial_lr"]
+            group["lr"] = group["initial_lr"] * scheduler.lr_lambdas[index](scheduler.last_epoch)
         scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
         return scheduler
 
@@ -231,17 +266,21 @@ class TopTrainer(Trainer):
             attention_mask = torch.ones_like(model_inputs["input_ids"])
         alive = attention_mask.bool()
         training = model.training
+        if training:
+            self.masks.plan_frozen = self.plan_is_frozen()
+        # Once the plan is frozen the student's sequences are shortened: its importances no longer line up with the
+        # teacher's tokens, and the ranking weight has decayed to its floor anyway.
+        distill_ranks = training and self.args.rank_distill_alpha > 0 and not self.masks.plan_frozen
         with torch.no_grad():
-            teacher_outputs = self.teacher(
-                **model_inputs, output_hidden_states=training and self.args.rank_distill_alpha > 0
-            )
-        rank_layers = self.rank_distill_layers if training and self.args.rank_distill_alpha > 0 else None
-        outputs = model(**model_inputs, importance_layers=rank_layers)
+            teacher_outputs = self.teacher(**model_inputs, output_hidden_states=distill_ranks)
+        outputs = model(**model_inputs, importance_layers=self.rank_distill_layers if distill_ranks else None)
         task_loss = self._task_loss(outputs.logits, teacher_outputs.logits, labels)
         if not training:
             return (task_loss, outputs) if return_outputs else task_loss
 
-        rank_loss = self._rank_loss(outputs, teacher_outputs, alive)
+        rank_loss = (
+            self._rank_loss(outputs, teacher_outputs, alive) if distill_ranks else torch.zeros((), device=alive.device)
+        )
         rank_weight = self.args.rank_distill_alpha * max(RANK_DISTILL_FLOOR, 1.0 - self.warmup_progress())
         expected_sparsity = self.accelerator.unwrap_model(model).expected_sparsity(self._global_lengths(alive))
         target = self.current_target_sparsity()
@@ -264,14 +303,13 @@ class TopTrainer(Trainer):
             ("target_sparsity", target),
             ("lambda_1", lambda_1),
             ("lambda_2", lambda_2),
+            ("plan_frozen", float(self.masks.plan_frozen)),
         ):
             self._metrics[key].append(float(value.detach()) if isinstance(value, torch.Tensor) else float(value))
         return (loss, outputs) if return_outputs else loss
 
     def _rank_loss(self, outputs, teacher_outputs, alive: torch.Tensor) -> torch.Tensor:
         """Sum over `rank_distill_layers` of the ranking loss against the teacher's final-layer importance."""
-        if self.args.rank_distill_alpha == 0:
-            return torch.zeros((), device=alive.device)
         teacher_importance = teacher_final_importance(self.teacher, teacher_outputs.hidden_states[-2], alive)
         return sum(
             rank_distillation_loss(

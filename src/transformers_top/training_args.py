@@ -23,6 +23,15 @@ class TopTrainingArguments(TrainingArguments):
             `sparsity_warmup_ratio` of the total steps is used instead.
         sparsity_warmup_ratio (`float`, defaults to 0.5):
             Fraction of the total training steps used for the ramp when `sparsity_warmup_steps` is 0.
+        frozen_plan_steps (`int`, defaults to 0):
+            Final optimizer steps trained with the plan frozen: the masks' deterministic plan (spec section 6) drops
+            tokens in training as at inference, the masks and multipliers stop moving and the loss is the logit
+            distillation alone. Closes the gap between the soft-masked training forward and the pruned inference
+            forward. When 0, `frozen_plan_ratio` of the total steps is used instead. Not in the spec; see
+            `docs/method.md`.
+        frozen_plan_ratio (`float`, defaults to 0.0):
+            Fraction of the total training steps trained with the plan frozen when `frozen_plan_steps` is 0 (0: the
+            masks are learnt until the end, as in the spec).
         mask_learning_rate (`float`, defaults to 0.02):
             Constant learning rate of the mask log-alphas (AdamW, no weight decay).
         lagrangian_learning_rate (`float`, defaults to 0.02):
@@ -59,6 +68,14 @@ class TopTrainingArguments(TrainingArguments):
     sparsity_warmup_ratio: float = field(
         default=0.5, metadata={"help": "Fraction of total steps for the sparsity ramp when sparsity_warmup_steps=0."}
     )
+    frozen_plan_steps: int = field(
+        default=0,
+        metadata={"help": "Final steps trained with the frozen plan, tokens dropped (0: use frozen_plan_ratio)."},
+    )
+    frozen_plan_ratio: float = field(
+        default=0.0,
+        metadata={"help": "Fraction of total steps trained with the frozen plan when frozen_plan_steps=0."},
+    )
     mask_learning_rate: float = field(default=0.02, metadata={"help": "Constant learning rate of mask log-alphas."})
     lagrangian_learning_rate: float = field(
         default=0.02, metadata={"help": "Constant learning rate of the Lagrange multipliers (gradient ascent)."}
@@ -89,6 +106,8 @@ class TopTrainingArguments(TrainingArguments):
         _check_range("target_sparsity", self.target_sparsity, 0.0, 1.0, high_inclusive=False)
         _check_int("sparsity_warmup_steps", self.sparsity_warmup_steps, minimum=0)
         _check_range("sparsity_warmup_ratio", self.sparsity_warmup_ratio, 0.0, 1.0)
+        _check_int("frozen_plan_steps", self.frozen_plan_steps, minimum=0)
+        _check_range("frozen_plan_ratio", self.frozen_plan_ratio, 0.0, 1.0, high_inclusive=False)
         for name in ("mask_learning_rate", "lagrangian_learning_rate", "distill_temperature"):
             value = getattr(self, name)
             if _is_bool(value) or not isinstance(value, (int, float)) or not value > 0:
