@@ -29,6 +29,7 @@ Usage:
                                            # seq 128/256/512 (about an hour on 2 cores; run it in the background)
     python benchmarks/latency.py --quick --threads 1 --clock thread-cpu   # on a busy machine: one thread, CPU time
     python benchmarks/latency.py --quick --lower-bound   # also each plan's bound: its layers with no pruning code
+    python benchmarks/latency.py --layer-costs 512 256 128 64 32 16 8 --batch-sizes 1 8   # one layer per length
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import gc
 import importlib.resources
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from operator import itemgetter
@@ -48,7 +50,7 @@ from transformers import BertConfig, BertForSequenceClassification
 from transformers.utils import logging as transformers_logging
 
 from transformers_top import TopBertConfig, TopBertForSequenceClassification, count_flops
-from transformers_top.flops import plan_lengths
+from transformers_top.flops import encoder_flops, plan_lengths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS_DIR, environment, load_average, run_delay_seconds, save_results, timing_summary
@@ -206,66 +208,107 @@ def plan_lower_bound(model: TopBertForSequenceClassification, input_ids: torch.T
     return model.classifier(model.bert.pooler(hidden_states))
 
 
-def run_once(variant: Variant, inputs: dict[str, torch.Tensor], clock: str) -> tuple[float, float]:
+def run_once(run: Callable[[], object], clock: str) -> tuple[float, float]:
     """
-    Seconds of one forward pass (wall clock, or the CPU time of the calling thread), and the fraction of the wall
+    Seconds of one call of `run` (wall clock, or the CPU time of the calling thread), and the fraction of the wall
     time this process's threads spent waiting for a CPU.
     """
-    if isinstance(variant.model, TopBertForSequenceClassification):
-        variant.model.config.token_keep_ratios = variant.plan
     timer = time.thread_time if clock == "thread-cpu" else time.perf_counter
     waited, wall = run_delay_seconds(), time.perf_counter()
     start = timer()
-    if variant.bound:
-        plan_lower_bound(variant.model, inputs["input_ids"], variant.plan)
-    else:
-        variant.model(**inputs)
+    run()
     elapsed = timer() - start
     return elapsed, (run_delay_seconds() - waited) / (time.perf_counter() - wall)
 
 
-def run_uncontended(
-    variant: Variant, inputs: dict[str, torch.Tensor], clock: str, deadline: float
-) -> tuple[float, float]:
+def forward(variant: Variant, inputs: dict[str, torch.Tensor]) -> Callable[[], object]:
+    """One forward pass of `variant` on `inputs`, as a call without arguments."""
+    if variant.bound:
+        return lambda: plan_lower_bound(variant.model, inputs["input_ids"], variant.plan)
+    if isinstance(variant.model, TopBertForSequenceClassification):
+        return lambda: _with_plan(variant.model, variant.plan, inputs)
+    return lambda: variant.model(**inputs)
+
+
+def _with_plan(model: TopBertForSequenceClassification, plan: list[float] | None, inputs: dict[str, torch.Tensor]):
+    model.config.token_keep_ratios = plan
+    return model(**inputs)
+
+
+def run_uncontended(run: Callable[[], object], clock: str, deadline: float) -> tuple[float, float]:
     """
-    One timed run; while runs are slowed by other processes (`CONTENTION_LIMIT`), pause (1 s, doubling up to
-    `MAX_PAUSE`) and run again, until `deadline` (`time.monotonic()`), after which the last run is kept as it is.
+    One timed call of `run`; while calls are slowed by other processes (`CONTENTION_LIMIT`), pause (1 s, doubling up
+    to `MAX_PAUSE`) and call again, until `deadline` (`time.monotonic()`), after which the last call is kept as is.
     """
     pause = 1.0
-    elapsed, contention = run_once(variant, inputs, clock)
+    elapsed, contention = run_once(run, clock)
     while contention > CONTENTION_LIMIT and time.monotonic() < deadline:
         time.sleep(pause)
         pause = min(2 * pause, MAX_PAUSE)
-        elapsed, contention = run_once(variant, inputs, clock)
+        elapsed, contention = run_once(run, clock)
     return elapsed, contention
 
 
-def time_variants(variants: list[Variant], inputs: dict[str, torch.Tensor], args: argparse.Namespace):
+def time_interleaved(runs: dict[str, Callable[[], object]], args: argparse.Namespace):
     """
-    Interleaved timing: `args.warmup` untimed rounds, then `args.repeats` rounds that run every variant once (in a
-    rotated order), each
-    run retried while other processes slow it, for at most `args.max_wait` seconds per case (not with
-    `--clock thread-cpu`, which does not count the time spent waiting).
+    Interleaved timing: `args.warmup` untimed rounds, then `args.repeats` rounds that call every run once (in a
+    rotated order), each call retried while other processes slow it, for at most `args.max_wait` seconds per case
+    (not with `--clock thread-cpu`, which does not count the time spent waiting).
 
     Returns:
-        `(seconds, contention)`: per variant, the run times and each run's fraction of time spent waiting for a CPU.
+        `(seconds, contention)`: per run name, the times and each call's fraction of time spent waiting for a CPU.
     """
-    seconds = {variant.name: [] for variant in variants}
-    contention = {variant.name: [] for variant in variants}
+    names = list(runs)
+    seconds = {name: [] for name in names}
+    contention = {name: [] for name in names}
     gc.collect()
     with torch.inference_mode():
         for _ in range(args.warmup):
-            for variant in variants:
-                run_once(variant, inputs, args.clock)
+            for run in runs.values():
+                run_once(run, args.clock)
         deadline = time.monotonic() + (args.max_wait if args.clock == "wall" else 0.0)
         for round_index in range(args.repeats):
-            # Rotate the order every round, so that no variant always follows the same one.
-            shift = round_index % len(variants)
-            for variant in variants[shift:] + variants[:shift]:
-                elapsed, waited = run_uncontended(variant, inputs, args.clock, deadline)
-                seconds[variant.name].append(elapsed)
-                contention[variant.name].append(waited)
+            # Rotate the order every round, so that no run always follows the same one.
+            shift = round_index % len(names)
+            for name in names[shift:] + names[:shift]:
+                elapsed, waited = run_uncontended(runs[name], args.clock, deadline)
+                seconds[name].append(elapsed)
+                contention[name].append(waited)
     return seconds, contention
+
+
+def layer_costs(model_name: str, dense: BertForSequenceClassification, args: argparse.Namespace) -> list[dict]:
+    """
+    Latency of one encoder layer (SDPA attention + FFN) of `dense` at each `--layer-costs` length and batch size, to
+    compare with the FLOPs model, which charges a layer in proportion to its tokens (plus the `L^2` attention term).
+    """
+    layer = dense.bert.encoder.layer[1]
+    config = dense.config
+    rows = []
+    for batch_size in args.batch_sizes:
+        inputs = {length: torch.randn(batch_size, length, config.hidden_size) for length in args.layer_costs}
+        runs = {str(length): (lambda hidden=hidden: layer(hidden)) for length, hidden in inputs.items()}
+        seconds, contention = time_interleaved(runs, args)
+        longest = max(args.layer_costs)
+        reference = timing_summary(seconds[str(longest)])["median_ms"]
+        for length in args.layer_costs:
+            timing = timing_summary(seconds[str(length)])
+            flops = batch_size * encoder_flops([length], config.hidden_size, config.intermediate_size)
+            rows.append(
+                {
+                    "model": model_name,
+                    "batch_size": batch_size,
+                    "tokens": length,
+                    "time_over_longest": timing["median_ms"] / reference,
+                    "flops_over_longest": flops
+                    / (batch_size * encoder_flops([longest], config.hidden_size, config.intermediate_size)),
+                    "gflops_per_second": flops / timing["median_ms"] / 1e6,
+                    "cpu_wait_fractions": contention[str(length)],
+                    "contended_runs": sum(fraction > CONTENTION_LIMIT for fraction in contention[str(length)]),
+                    **timing,
+                }
+            )
+    return rows
 
 
 def benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans) -> list[dict]:
@@ -282,7 +325,7 @@ def benchmark_case(model_name, dense, top, batch_size, seq_length, args, plans) 
             Variant(f"{name} bound", top, ratios, family, target, bound=True)
             for name, (ratios, family, target) in plans.items()
         ]
-    seconds, contention = time_variants(variants, inputs, args)
+    seconds, contention = time_interleaved({variant.name: forward(variant, inputs) for variant in variants}, args)
     reference = timing_summary(seconds["bert"])
     rows = []
     for variant in variants:
@@ -350,6 +393,21 @@ def markdown_table(rows: list[dict]) -> str:
             f"| {row['variant']} | {shown} | {row['min_ms']:.1f} / {row['median_ms']:.1f} / {row['max_ms']:.1f} "
             f"| {row['flops_reduction']:.2f} | {row['speedup']:.2f} | {row['speedup_over_flops_reduction']:.2f} "
             f"| {row['speedup_from_min']:.2f} | {row['contended_runs']}/{len(row['runs_ms'])} |"
+        )
+    return "\n".join(lines)
+
+
+def layer_costs_table(rows: list[dict]) -> str:
+    """The `--layer-costs` results as a markdown table."""
+    header = (
+        "| model | batch | tokens | min / median / max ms | time / longest | FLOPs / longest | GFLOP/s | contended |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for row in rows:
+        lines.append(
+            f"| {row['model']} | {row['batch_size']} | {row['tokens']} | {row['min_ms']:.2f} / {row['median_ms']:.2f}"
+            f" / {row['max_ms']:.2f} | {row['time_over_longest']:.3f} | {row['flops_over_longest']:.3f} |"
+            f" {row['gflops_per_second']:.1f} | {row['contended_runs']}/{len(row['cpu_wait_fractions'])} |"
         )
     return "\n".join(lines)
 
@@ -424,20 +482,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also time each plan's lower bound: the same layers on the plan's lengths, with no pruning machinery",
     )
-    parser.add_argument("--name", help="results file stem (default: latency_<preset>[_ragged])")
+    parser.add_argument(
+        "--layer-costs",
+        nargs="+",
+        type=int,
+        metavar="TOKENS",
+        help="instead of plans, time one encoder layer at these lengths (per --batch-sizes): where the FLOPs model "
+        "stops predicting latency",
+    )
+    parser.add_argument("--name", help="results file stem (default: latency_<preset>[_ragged], latency_layer_costs)")
     args = parser.parse_args(argv)
     args.preset = args.preset or "quick"
     for key, value in PRESETS[args.preset].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    for key in ("batch_sizes", "seq_lengths", "targets"):
-        if any(value <= 0 for value in getattr(args, key)):
+    for key in ("batch_sizes", "seq_lengths", "targets", "layer_costs"):
+        if any(value <= 0 for value in getattr(args, key) or ()):
             parser.error(f"--{key.replace('_', '-')} must be positive, got {getattr(args, key)}")
     if args.repeats < 1 or args.warmup < 0 or args.threads < 1 or args.max_wait < 0:
         parser.error("--repeats and --threads must be >= 1, --warmup and --max-wait >= 0")
     if args.clock == "thread-cpu" and args.threads != 1:
         parser.error("--clock thread-cpu measures one thread: use it with --threads 1")
-    args.name = args.name or f"latency_{args.preset}" + ("_ragged" if args.ragged else "")
+    if args.layer_costs and (args.ragged or args.lower_bound):
+        parser.error("--layer-costs times single layers: it does not combine with --ragged or --lower-bound")
+    default_name = f"latency_{args.preset}" + ("_ragged" if args.ragged else "")
+    args.name = args.name or ("latency_layer_costs" if args.layer_costs else default_name)
     return args
 
 
@@ -448,6 +517,12 @@ def main(argv: list[str] | None = None) -> None:
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     record = {"environment": environment(), "settings": vars(args), "rows": []}
+    if args.layer_costs:
+        for model_name in args.models:
+            record["rows"] += layer_costs(model_name, load_dense_model(model_name), args)
+        path = save_results(args.name, record)
+        print(layer_costs_table(record["rows"]) + f"\nsaved {path}")
+        return
     for model_name in args.models:
         dense = load_dense_model(model_name)
         top = top_model_like(dense)
