@@ -496,7 +496,9 @@ def test_frozen_plan_steps_train_the_weights_on_the_pruned_forward_with_masks_fi
     assert not torch.equal(snapshots.classifier[10], snapshots.classifier[6])
     logs = {entry["step"]: entry for entry in trainer.state.log_history if "loss" in entry}
     assert [logs[step]["plan_frozen"] for step in range(1, 11)] == [0.0] * 6 + [1.0] * 4
-    assert all(logs[step]["rank_loss"] == 0.0 for step in range(7, 11))
+    for step in range(7, 11):
+        assert logs[step]["rank_loss"] == logs[step]["lagrangian_loss"] == 0.0, step
+        assert logs[step]["loss"] == pytest.approx(logs[step]["distill_loss"]), step
     assert all(logs[step]["rank_loss"] > 0.0 for step in range(1, 7))
     # The training forward of the frozen phase is the pruned inference forward (no dropout in the tiny model).
     batch = collate(make_dataset(8, seed=3))

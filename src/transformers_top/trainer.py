@@ -287,6 +287,10 @@ class TopTrainer(Trainer):
         gap = expected_sparsity - target
         lambda_1, lambda_2 = self.masks.lagrange_multipliers
         lagrangian = lambda_1 * gap + lambda_2 * gap**2
+        if self.masks.plan_frozen:
+            # The masks and multipliers no longer move: they stay in the graph with a zero weight (every parameter
+            # still gets a gradient, as DDP requires), so the gradient and its clipping are the distillation's alone.
+            lagrangian = lagrangian * 0.0
         loss = task_loss + lagrangian + rank_weight * rank_loss
         if not torch.isfinite(loss):
             components = {"task": task_loss, "lagrangian": lagrangian, "ranking": rank_loss}
