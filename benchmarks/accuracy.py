@@ -212,16 +212,23 @@ class Benchmark:
         The teacher's metric on the evaluation set: from any finished run of the task (`run_glue_top.py --do_eval`
         evaluates the same teacher on the same data), else evaluated here.
         """
-        results = self.work_dir / "teacher-eval" / "teacher_eval_results.json"
+        metric = self.recorded_teacher_metric()
+        if metric is None:
+            metric = self.evaluate(AutoModelForSequenceClassification.from_pretrained(self.teacher_dir))
+            results = self.work_dir / "teacher-eval" / "teacher_eval_results.json"
+            results.parent.mkdir(parents=True, exist_ok=True)
+            results.write_text(json.dumps({f"teacher_eval_{self.metric}": metric}, indent=2))
+        return metric
+
+    def recorded_teacher_metric(self) -> float | None:
+        """The teacher's metric recorded by an earlier run of the task, if any."""
         key = f"teacher_eval_{self.metric}"
-        for path in [results, *sorted(self.work_dir.glob("*/teacher_eval_results.json"))]:
-            recorded = json.loads(path.read_text()) if path.is_file() else {}
+        for path in [self.work_dir / "teacher-eval", *sorted(self.work_dir.glob("*/"))]:
+            results = path / "teacher_eval_results.json"
+            recorded = json.loads(results.read_text()) if results.is_file() else {}
             if key in recorded:
                 return recorded[key]
-        results.parent.mkdir(parents=True, exist_ok=True)
-        metric = self.evaluate(AutoModelForSequenceClassification.from_pretrained(self.teacher_dir))
-        results.write_text(json.dumps({key: metric}, indent=2))
-        return metric
+        return None
 
     def top_point(self, method: str, target: float, *options: str) -> Point | None:
         """
@@ -235,6 +242,8 @@ class Benchmark:
                 return None
             if self.preset.prune_samples is not None:
                 options = (*options, "--max_train_samples", str(self.preset.prune_samples))
+            if self.recorded_teacher_metric() is not None:
+                options = (*options, "--eval_teacher", "false")  # the same teacher on the same data
             run_glue_top.main(self.job_arguments(run_dir, *self.pruning_options(target), *options))
         metrics = json.loads(results.read_text())
         return Point(
@@ -409,6 +418,9 @@ class LogitDistillationTrainer(Trainer):
         self.temperature = temperature
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if not model.training:  # as TopTrainer: the student's own loss on the labels, no teacher
+            outputs = model(**inputs)
+            return (outputs.loss, outputs) if return_outputs else outputs.loss
         model_inputs = {key: value for key, value in inputs.items() if key != "labels"}
         with torch.no_grad():
             teacher_logits = self.teacher(**model_inputs).logits

@@ -45,6 +45,7 @@ Arguments of this script (the rest are `TopTrainingArguments`):
 - `--teacher_name_or_path`: the fine-tuned, unpruned teacher (defaults to `--model_name_or_path`).
 - `--tokenizer_name`: defaults to `--model_name_or_path`.
 - `--do_finetune_teacher`, `--teacher_num_train_epochs`, `--teacher_learning_rate`, `--teacher_max_steps`.
+- `--eval_teacher` (default true): with `--do_eval`, the teacher is evaluated too.
 - `--task_name`: `cola`, `sst2`, `mrpc`, `qqp`, `stsb`, `mnli`, `qnli`, `rte`, `wnli` or `imdb`; loaded from the Hub
   unless files are given. It fixes the text columns, the label names and the metrics.
 - `--train_file`, `--validation_file`: local data; without `--task_name`, the text columns (`sentence`,
@@ -137,6 +138,13 @@ class ModelArguments:
     teacher_learning_rate: float = field(default=5e-5, metadata={"help": "Learning rate of the teacher fine-tuning."})
     teacher_max_steps: int = field(
         default=-1, metadata={"help": "If > 0, steps of the teacher fine-tuning (overrides its epochs)."}
+    )
+    eval_teacher: bool = field(
+        default=True,
+        metadata={
+            "help": "With --do_eval, evaluate the teacher too (teacher_eval_results.json); --eval_teacher false skips "
+            "it when the teacher's metric is already known."
+        },
     )
 
     @property
@@ -384,12 +392,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         eval_metrics = trainer.evaluate()
         trainer.log_metrics("eval", eval_metrics)
         trainer.save_metrics("eval", eval_metrics)
+        metrics |= eval_metrics
+    if training_args.do_eval and model_args.eval_teacher:
         teacher_evaluator = Trainer(model=teacher, args=teacher_args, **trainer_kwargs)
         teacher_metrics = teacher_evaluator.evaluate(metric_key_prefix="teacher_eval")
         teacher_metrics.pop("epoch", None)  # the evaluator's own epoch (0) would overwrite the run's in all_results
         trainer.log_metrics("teacher_eval", teacher_metrics)
         trainer.save_metrics("teacher_eval", teacher_metrics)
-        metrics |= eval_metrics | teacher_metrics
+        metrics |= teacher_metrics
 
     if training_args.push_to_hub:
         card_kwargs = {"finetuned_from": teacher_path}

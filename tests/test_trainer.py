@@ -10,6 +10,7 @@ import pytest
 import torch
 from datasets import Dataset
 from safetensors import safe_open
+from torch import nn
 from transformers import (
     AutoModelForSequenceClassification,
     BertForSequenceClassification,
@@ -184,15 +185,31 @@ def test_classification_task_loss_is_logit_distillation(tiny_bert_dir, tmp_path)
         trainer.model.classifier.bias.add_(torch.tensor([1.0, -1.0]))  # so student and teacher disagree
     batch = collate(make_dataset(4))
     inputs = {key: batch[key] for key in ("input_ids", "attention_mask")}
+    trainer.compute_loss(trainer.model.train(), batch)
     with torch.no_grad():
-        loss = trainer.compute_loss(trainer.model.eval(), batch)
-        student = trainer.model(**inputs).logits / 2.0
+        student = trainer.model.eval()(**inputs).logits / 2.0  # the same as in training: every mask starts at "keep"
         teacher = trainer.teacher(**inputs).logits / 2.0
     # KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2, mean over the batch.
     p_teacher = teacher.softmax(dim=-1)
     kl = (p_teacher * (p_teacher.log() - student.log_softmax(dim=-1))).sum(dim=-1).mean()
-    assert loss.item() == pytest.approx(kl.item() * 4.0, rel=1e-5)
-    assert loss.item() > 0.1
+    assert trainer._metrics["distill_loss"][-1] == pytest.approx(kl.item() * 4.0, rel=1e-4)
+    assert kl.item() > 0.01
+
+
+def test_evaluation_loss_is_the_students_own_and_skips_the_teacher(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(tiny_bert_dir, tmp_path, eval_dataset=make_dataset(6))
+    teacher_calls = []
+    trainer.teacher.register_forward_hook(lambda *args: teacher_calls.append(1))
+    batch = collate(make_dataset(4))
+    with torch.no_grad():
+        loss = trainer.compute_loss(trainer.model.eval(), batch)
+        logits = trainer.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert loss.item() == pytest.approx(nn.functional.cross_entropy(logits, batch["labels"]).item(), rel=1e-6)
+    assert teacher_calls == []
+    metrics = trainer.evaluate()
+    assert metrics["eval_loss"] > 0 and teacher_calls == []
+    with pytest.raises(ValueError, match="labels"):
+        trainer.compute_loss(trainer.model.eval(), {key: batch[key] for key in ("input_ids", "attention_mask")})
 
 
 def test_regression_task_loss_is_mse_on_labels(tiny_bert_config, tmp_path):

@@ -258,26 +258,29 @@ class TopTrainer(Trainer):
     # ---- loss -------------------------------------------------------------------------------------------------
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """KD + Lagrangian + ranking distillation in training; the task loss alone (KD or MSE) in evaluation."""
+        """
+        KD + Lagrangian + ranking distillation in training. In evaluation the teacher does not run: the loss is the
+        student's own loss on the labels (cross-entropy, MSE for regression), as transformers reports it for BERT.
+        """
         labels = inputs.get("labels")
+        if not model.training:
+            if labels is None:
+                raise ValueError("the evaluation loss is computed on labels: the batch has no 'labels'")
+            outputs = model(**inputs)
+            return (outputs.loss, outputs) if return_outputs else outputs.loss
         model_inputs = {key: value for key, value in inputs.items() if key != "labels"}
         attention_mask = model_inputs.get("attention_mask")
         if attention_mask is None:
             attention_mask = torch.ones_like(model_inputs["input_ids"])
         alive = attention_mask.bool()
-        training = model.training
-        if training:
-            self.masks.plan_frozen = self.plan_is_frozen()
+        self.masks.plan_frozen = self.plan_is_frozen()
         # Once the plan is frozen the student's sequences are shortened: its importances no longer line up with the
         # teacher's tokens, and the ranking weight has decayed to its floor anyway.
-        distill_ranks = training and self.args.rank_distill_alpha > 0 and not self.masks.plan_frozen
+        distill_ranks = self.args.rank_distill_alpha > 0 and not self.masks.plan_frozen
         with torch.no_grad():
             teacher_outputs = self.teacher(**model_inputs, output_hidden_states=distill_ranks)
         outputs = model(**model_inputs, importance_layers=self.rank_distill_layers if distill_ranks else None)
         task_loss = self._task_loss(outputs.logits, teacher_outputs.logits, labels)
-        if not training:
-            return (task_loss, outputs) if return_outputs else task_loss
-
         rank_loss = (
             self._rank_loss(outputs, teacher_outputs, alive) if distill_ranks else torch.zeros((), device=alive.device)
         )
