@@ -227,12 +227,42 @@ def test_pinned_revision_loads_the_pinned_weights(loopback_hub, tiny_pruned_clas
     assert "model.safetensors" in {sibling.rfilename for sibling in api.model_info(repo_id).siblings}
 
 
-def test_model_with_training_masks_is_refused(loopback_hub, tiny_bert_config):
+def test_save_pretrained_with_push_to_hub_uploads_the_top_card(loopback_hub, tiny_pruned_classifier, tmp_path):
+    # transformers' own save_pretrained(push_to_hub=True) would write a generic card; the repository defaults to the
+    # folder's name, in the token owner's namespace, as in transformers.
+    commit = tiny_pruned_classifier.save_pretrained(tmp_path / "saved-top", push_to_hub=True)
+    files = repo_files(loopback_hub, "test-user/saved-top")
+    assert [entry.sha for entry in loopback_hub.repos["test-user/saved-top"].history()[1:]] == [commit.oid]
+    assert {"config.json", "model.safetensors", "modeling_top_bert.py", "README.md"} <= set(files)
+    card = ModelCard(files["README.md"].decode())
+    assert "token-pruning" in card.data.tags
+    assert files["README.md"] == (tmp_path / "saved-top" / "README.md").read_bytes()
+
+    # A card already in the folder (e.g. TopTrainer's, with the run's metrics) is the one uploaded.
+    folder = tmp_path / "with-card"
+    folder.mkdir()
+    written = transformers_top.save_model_card(folder, tiny_pruned_classifier, CARD)
+    tiny_pruned_classifier.save_pretrained(folder, push_to_hub=True, repo_id="test-user/with-card")
+    assert repo_files(loopback_hub, "test-user/with-card")["README.md"].decode() == str(written)
+
+    # Without push_to_hub it is transformers' save_pretrained: nothing is uploaded.
+    repos_before = set(loopback_hub.repos)
+    assert tiny_pruned_classifier.save_pretrained(tmp_path / "local-only") is None
+    assert set(loopback_hub.repos) == repos_before
+    assert (tmp_path / "local-only" / "config.json").is_file()
+
+
+@pytest.mark.parametrize("push", ["push_to_hub", "save_pretrained"])
+def test_model_with_training_masks_is_refused(loopback_hub, tiny_bert_config, tmp_path, push):
     model = TopBertForSequenceClassification(transformers_top.TopBertConfig.from_bert_config(tiny_bert_config))
     model.add_pruning_masks()
     with pytest.raises(ValueError, match=r"still holds its training masks .* call model.finalize_pruning\(\) first"):
-        model.push_to_hub("test-user/not-finalized")
+        if push == "push_to_hub":
+            model.push_to_hub("test-user/not-finalized")
+        else:
+            model.save_pretrained(tmp_path / "not-finalized", push_to_hub=True)
     assert "test-user/not-finalized" not in loopback_hub.repos
+    assert not (tmp_path / "not-finalized").exists()
 
 
 @pytest.mark.parametrize("repo_id", ["", "a/b/c", "has space", "-leading-dash", "x" * 97, "ok/..", 42])

@@ -9,7 +9,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassificati
 
 from .configuration_top_bert import TopBertConfig
 from .flops import count_flops
-from .hub import push_pruned_model
+from .hub import push_pruned_model, save_pruned_model
 from .model_card import TopModelCardData, save_model_card
 from .modeling_top_bert import (
     TopBertForSequenceClassification,
@@ -28,8 +28,10 @@ AutoModel.register(TopBertConfig, TopBertModel, exist_ok=True)
 AutoModelForSequenceClassification.register(TopBertConfig, TopBertForSequenceClassification, exist_ok=True)
 
 # modeling_top_bert.py is copied to the Hub for trust_remote_code users, so it cannot import the card code; the
-# package gives its own classes the push that keeps the ToP model card (see transformers_top.hub).
+# package gives its own classes the push and save_pretrained(push_to_hub=True) that keep the ToP model card (see
+# transformers_top.hub).
 TopBertPreTrainedModel.push_to_hub = push_pruned_model
+TopBertPreTrainedModel.save_pretrained = save_pruned_model
 
 __all__ = [
     "TopBertConfig",
@@ -46,4 +48,5 @@ __all__ = [
     "count_flops",
     "push_pruned_model",
     "save_model_card",
+    "save_pruned_model",
 ]

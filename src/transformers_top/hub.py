@@ -5,9 +5,10 @@ instead saves the model (weights, `config.json` with the pruning plan and `auto_
 the tokenizer, the ToP model card and its kept-tokens plot into one folder and uploads it as a single commit.
 
 Importing `transformers_top` installs it as `push_to_hub` of the ToP models, so `model.push_to_hub("user/name")`
-keeps the card. The function lives here and not in `modeling_top_bert.py` because that file is copied to the Hub
-for `trust_remote_code` users and may only import the other portable files; without the plugin a model loaded as
-remote code keeps transformers' `push_to_hub`.
+keeps the card, and [`save_pruned_model`] as their `save_pretrained`, so `save_pretrained(dir, push_to_hub=True)`
+uploads the ToP card too. These functions live here and not in `modeling_top_bert.py` because that file is copied
+to the Hub for `trust_remote_code` users and may only import the other portable files; without the plugin a model
+loaded as remote code keeps transformers' `push_to_hub` and `save_pretrained`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from .model_card import TopModelCardData, is_repo_id, save_model_card
 from .modeling_top_bert import TopBertPreTrainedModel
 
 DEFAULT_COMMIT_MESSAGE = "Upload ToP token-pruned model (transformers-top)"
+
+#: The portable `save_pretrained` of `modeling_top_bert.py` (writes `auto_map`); `save_pruned_model` replaces it on
+#: the class when `transformers_top` is imported and keeps it as its `portable` attribute (so that reloading this
+#: module finds it again).
+_SAVE_PORTABLE = getattr(TopBertPreTrainedModel.save_pretrained, "portable", TopBertPreTrainedModel.save_pretrained)
 
 
 def push_pruned_model(
@@ -82,25 +88,96 @@ def push_pruned_model(
             raise ValueError(f"save_directory must be a new or empty directory, got {str(save_directory)!r}")
 
     api = HfApi(token=token)
-    if "/" not in repo_id:
-        repo_id = f"{api.whoami()['name']}/{repo_id}"
+    repo_id = _full_repo_id(api, repo_id)
     with _staging_folder(save_directory) as folder:
-        model.save_pretrained(folder, max_shard_size=max_shard_size)
+        _SAVE_PORTABLE(model, folder, max_shard_size=max_shard_size)
         if tokenizer is not None:
             tokenizer.save_pretrained(folder)
         save_model_card(folder, model, card_data, plot=plot, repo_id=repo_id)
-        repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
-        operations = [
-            CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=path)
-            for path in sorted(folder.rglob("*"))
-            if path.is_file()
-        ]
-        return api.create_commit(
-            repo_url.repo_id,
-            operations,
-            commit_message=commit_message or DEFAULT_COMMIT_MESSAGE,
-            commit_description=commit_description,
-        )
+        return _upload_folder(api, folder, repo_id, private, commit_message, commit_description)
+
+
+def save_pruned_model(
+    model: TopBertPreTrainedModel,
+    save_directory: str | Path,
+    *args,
+    push_to_hub: bool = False,
+    repo_id: str | None = None,
+    commit_message: str | None = None,
+    commit_description: str | None = None,
+    private: bool | None = None,
+    token: str | bool | None = None,
+    create_pr: bool = False,
+    **kwargs,
+) -> CommitInfo | None:
+    """
+    `save_pretrained` of the ToP models once `transformers_top` is imported: transformers' own, except that
+    `push_to_hub=True` uploads the ToP model card instead of a generic one.
+
+    With `push_to_hub=True` the model is saved in `save_directory`, which then gets the ToP card (a `README.md`
+    already there, e.g. the one `TopTrainer` wrote with the run's metrics, is kept) and is uploaded in one commit.
+
+    Args:
+        model ([`TopBertPreTrainedModel`]): the model; to push, a deployable one (see [`push_pruned_model`]).
+        save_directory (`str` or `Path`): where the model is saved.
+        push_to_hub (`bool`, *optional*, defaults to `False`): upload `save_directory` afterwards.
+        repo_id (`str`, *optional*): the repository (default: the name of `save_directory`, as in transformers).
+        commit_message, commit_description, private, token: as in [`push_pruned_model`].
+        create_pr (`bool`, *optional*, defaults to `False`): open a pull request instead of committing to `main`.
+        args, kwargs: passed to transformers' `save_pretrained` (`max_shard_size`, `state_dict`, ...).
+
+    Returns:
+        `huggingface_hub.CommitInfo` of the upload with `push_to_hub=True`, else `None`.
+
+    Raises:
+        `ValueError`: before anything is saved, when pushing a model that still holds training masks or with a
+            malformed repo id.
+    """
+    if not push_to_hub:
+        return _SAVE_PORTABLE(model, save_directory, *args, token=token, **kwargs)
+    repo_id = repo_id or Path(save_directory).name
+    _check_deployable(model)
+    _check_repo_id(repo_id)
+    api = HfApi(token=token)
+    repo_id = _full_repo_id(api, repo_id)
+    _SAVE_PORTABLE(model, save_directory, *args, token=token, **kwargs)
+    folder = Path(save_directory)
+    if not (folder / "README.md").is_file():
+        save_model_card(folder, model, repo_id=repo_id)
+    return _upload_folder(api, folder, repo_id, private, commit_message, commit_description)
+
+
+save_pruned_model.portable = _SAVE_PORTABLE
+
+
+def _full_repo_id(api: HfApi, repo_id: str) -> str:
+    """`repo_id` with the token owner's namespace when it has none."""
+    return repo_id if "/" in repo_id else f"{api.whoami()['name']}/{repo_id}"
+
+
+def _upload_folder(
+    api: HfApi,
+    folder: Path,
+    repo_id: str,
+    private: bool | None,
+    commit_message: str | None,
+    commit_description: str | None,
+    create_pr: bool = False,
+) -> CommitInfo:
+    """Create the repository if needed and upload every file of `folder` in one commit."""
+    repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
+    operations = [
+        CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    ]
+    return api.create_commit(
+        repo_url.repo_id,
+        operations,
+        commit_message=commit_message or DEFAULT_COMMIT_MESSAGE,
+        commit_description=commit_description,
+        create_pr=create_pr,
+    )
 
 
 @contextmanager
@@ -133,4 +210,4 @@ def _check_repo_id(repo_id: str) -> None:
         raise ValueError(message)
 
 
-__all__ = ["push_pruned_model"]
+__all__ = ["push_pruned_model", "save_pruned_model"]
