@@ -77,6 +77,9 @@ from transformers_top.trainer import logit_distillation_loss
 
 METHODS = ("top", "top-frozen", "top-no-rank", "top-ndcg", "shallow", "truncation", "random", "plan-only")
 
+#: Rank bins per prune layer of the ToP runs (the spec's SST-2 value), unless `--num_bins` says otherwise.
+DEFAULT_NUM_BINS = 25
+
 #: Share of the steps of a `top-frozen` run trained on the frozen plan (after the warm-up, which takes half).
 FROZEN_PLAN_RATIO = 0.3
 
@@ -138,6 +141,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--prune_epochs", type=float, help="epochs of the trained runs (default: the task's); named in the run folders"
     )
     parser.add_argument(
+        "--num_bins",
+        type=int,
+        default=DEFAULT_NUM_BINS,
+        help=f"rank bins of the ToP runs (default: {DEFAULT_NUM_BINS}); another value is named in the run folders",
+    )
+    parser.add_argument(
         "--frozen_plan_ratio",
         type=float,
         default=FROZEN_PLAN_RATIO,
@@ -161,6 +170,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"target sparsities must be in (0, 1), got {args.targets} and {args.ablation_target}")
     if args.prune_epochs is not None and not args.prune_epochs > 0:
         parser.error(f"--prune_epochs must be positive, got {args.prune_epochs}")
+    if args.num_bins < 1:
+        parser.error(f"--num_bins must be at least 1, got {args.num_bins}")
     if not 0 < args.frozen_plan_ratio < 0.5:
         parser.error(f"--frozen_plan_ratio must be in (0, 0.5) (the warm-up takes half), got {args.frozen_plan_ratio}")
     if args.data_dir is None or not (args.data_dir / preset.train_file).is_file():
@@ -180,6 +191,7 @@ class Benchmark:
         self.prune_epochs = args.prune_epochs or self.preset.prune_epochs
         # Runs with a non-default length are told apart by their folders and labels.
         self.epochs_label = "" if self.prune_epochs == self.preset.prune_epochs else f"-e{self.prune_epochs:g}"
+        self.bins_label = "" if args.num_bins == DEFAULT_NUM_BINS else f"-k{args.num_bins}"
         self._tokenized: dict[int, DatasetDict] = {}
 
     # ---- runs of examples/run_glue_top.py --------------------------------------------------------------------
@@ -235,7 +247,7 @@ class Benchmark:
         A ToP run (trained, or reused from the work folder) at `target` sparsity with extra `options`; `None` when it
         is missing and `--collect_only` is given.
         """
-        run_dir = self.work_dir / f"{method}-{target:g}{self.epochs_label}"
+        run_dir = self.work_dir / f"{method}-{target:g}{self.epochs_label}{self.bins_label}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
             if self.args.collect_only:
@@ -248,7 +260,9 @@ class Benchmark:
         metrics = json.loads(results.read_text())
         return Point(
             method,
-            f"target {target:g}" + (f", {self.prune_epochs:g} epochs" if self.epochs_label else ""),
+            f"target {target:g}"
+            + (f", {self.prune_epochs:g} epochs" if self.epochs_label else "")
+            + (f", {self.args.num_bins} bins" if self.bins_label else ""),
             metrics[f"eval_{self.metric}"],
             metrics["eval_flops_reduction"],
             metrics["eval_flops_reduction_padded"],
@@ -268,7 +282,8 @@ class Benchmark:
         steps = str(self.preset.eval_steps)
         return [
             "--do_train", "--do_eval", "--num_train_epochs", str(self.prune_epochs),
-            "--learning_rate", str(self.args.learning_rate), "--target_sparsity", str(target), "--num_bins", "25",
+            "--learning_rate", str(self.args.learning_rate), "--target_sparsity", str(target),
+            "--num_bins", str(self.args.num_bins),
             "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
             "--eval_delay", str(self.training_steps() // 2), "--logging_steps", steps, "--eval_strategy", "steps",
             "--eval_steps", steps, "--save_strategy", "steps", "--save_steps", steps, "--save_total_limit", "2",
