@@ -574,6 +574,29 @@ def test_best_model_only_among_evaluations_that_reached_the_target(tiny_bert_dir
     assert trainer.state.best_metric == 0.80
 
 
+def test_keeping_the_last_model_because_no_evaluation_reached_the_target_is_announced(tiny_bert_dir, tmp_path, caplog):
+    trainer = make_trainer(
+        tiny_bert_dir,
+        tmp_path,
+        train_dataset=make_dataset(16),
+        eval_dataset=make_dataset(8, seed=1),
+        target_sparsity=0.5,
+        sparsity_warmup_steps=10,
+        max_steps=2,
+        eval_strategy="steps",
+        eval_steps=1,
+        save_strategy="steps",
+        save_steps=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="loss",
+    )
+    with caplog.at_level("WARNING", logger="transformers_top.trainer"):
+        trainer.train()
+    assert trainer.state.best_model_checkpoint is None
+    assert "no evaluation reached target_sparsity 0.5 (within 0.01; the highest realized sparsity was" in caplog.text
+    assert "the model at the end of training is kept" in caplog.text
+
+
 # ---- construction errors ------------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import os
 from collections import defaultdict
@@ -19,6 +20,8 @@ from .modeling_top_bert import TopBertPreTrainedModel
 from .plots import plot_kept_tokens
 from .ranking_loss import rank_distillation_loss, teacher_final_importance
 from .training_args import TopTrainingArguments
+
+logger = logging.getLogger(__name__)
 
 #: Minimum share of the ranking-distillation weight kept after the sparsity warm-up (spec section 3).
 RANK_DISTILL_FLOOR = 0.01
@@ -390,6 +393,20 @@ class TopTrainer(Trainer):
         return [
             int(sum(row["attention_mask"])) if "attention_mask" in row else len(row["input_ids"]) for row in dataset
         ]
+
+    def train(self, *args, **kwargs):
+        """`Trainer.train`; warns when `load_best_model_at_end` found no evaluation at the target sparsity."""
+        output = super().train(*args, **kwargs)
+        evaluations = [entry for entry in self.state.log_history if "eval_sparsity" in entry]
+        if self.args.load_best_model_at_end and evaluations and self.state.best_model_checkpoint is None:
+            closest = max(evaluations, key=lambda entry: entry["eval_sparsity"])
+            logger.warning(
+                f"load_best_model_at_end: no evaluation reached target_sparsity {self.args.target_sparsity:g} "
+                f"(within {TARGET_TOLERANCE}; the highest realized sparsity was {closest['eval_sparsity']:.4f} at "
+                f"step {closest['step']}), so the model at the end of training is kept. Train longer, or ask for a "
+                "slightly higher target_sparsity."
+            )
+        return output
 
     def _determine_best_metric(self, metrics: dict[str, float], trial) -> bool:
         """Only evaluations whose realized sparsity reached the target (within 0.01) may become the best model."""
