@@ -18,10 +18,11 @@ For one task, with the MiniLM-L6 teacher (fine-tuned here, once, from `gt-all-mi
 - `plan-only`: the teacher with each `top` run's plan and ToP's importance ranking, without pruning-aware training
   (evaluation only), which shows what the training adds.
 
-Every trained run is cached in `--work_dir` (its `eval_results.json`): running the script again reuses finished
-runs, resumes interrupted ones from their last checkpoint, and only runs what is missing, so the runs can be split
-over several processes (e.g. `--methods top --targets 0.3` in one, `--methods shallow` in another) and collected by
-a last call with every method (`--collect_only` gathers what has finished and trains nothing). The table is printed,
+Every trained run is cached in `--work_dir` (its `eval_results.json`), and so is every evaluation-only baseline
+(`baselines/`, recomputed when its reference run changes): running the script again reuses finished runs, resumes
+interrupted ones from their last checkpoint, and only runs what is missing, so the runs can be split over several
+processes (e.g. `--methods top --targets 0.3` in one, `--methods shallow` in another) and collected by a last call
+with every method (`--collect_only` gathers what has finished and trains nothing). The table is printed,
 saved to `benchmarks/results/accuracy_TASK.json` (or `--name`) and plotted next to it.
 
 ```bash
@@ -346,6 +347,21 @@ class Benchmark:
 
     # ---- evaluation-only baselines on the teacher --------------------------------------------------------------
 
+    def baseline_point(self, reference: Point, method: str) -> Point:
+        """
+        An evaluation-only baseline (`truncation`, `random` or `plan-only`) at `reference`'s FLOPs, cached in the work
+        folder (`baselines/`) for as long as the reference run keeps its results.
+        """
+        cache = self.work_dir / "baselines" / f"{method}-{Path(reference.run_dir).name}.json"
+        if cache.is_file():
+            cached = json.loads(cache.read_text())
+            if cached["reference"] == asdict(reference):
+                return Point(**cached["point"])
+        point = self.truncation_point(reference) if method == "truncation" else self.plan_point(reference, method)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"reference": asdict(reference), "point": asdict(point)}, indent=2))
+        return point
+
     def truncation_point(self, reference: Point) -> Point:
         """The teacher on inputs cut to the first `k` tokens, `k` matching `reference`'s FLOPs reduction."""
         config = TopBertConfig.from_pretrained(self.teacher_dir)
@@ -498,12 +514,11 @@ def main(argv: list[str] | None = None) -> dict:
     if "shallow" in args.methods:
         points += [bench.shallow_point(layers) for layers in args.shallow_layers]
     points = [point for point in points if point is not None]
-    for reference in top_points:
-        if "truncation" in args.methods:
-            points.append(bench.truncation_point(reference))
-        for method in ("random", "plan-only"):
+    # A run whose plan prunes nothing has no baselines but the teacher itself.
+    for reference in [point for point in top_points if point.flops_reduction > 1.0]:
+        for method in ("truncation", "random", "plan-only"):
             if method in args.methods:
-                points.append(bench.plan_point(reference, method))
+                points.append(bench.baseline_point(reference, method))
 
     teacher_metric = bench.teacher_metric()
     print(f"\n{args.task}: teacher {bench.metric} {teacher_metric:.4f}")
