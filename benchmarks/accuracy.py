@@ -153,6 +153,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=FROZEN_PLAN_RATIO,
         help=f"share of a top-frozen run's steps on the frozen plan (default: {FROZEN_PLAN_RATIO})",
     )
+    parser.add_argument(
+        "--shallow_learning_rate",
+        type=float,
+        help="learning rate of the shallow students (default: --learning_rate); named in their folders",
+    )
     parser.add_argument("--teacher_learning_rate", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
@@ -298,7 +303,9 @@ class Benchmark:
         The first `num_layers` layers of the teacher, fine-tuned with logit distillation like the ToP runs; `None`
         when missing and `--collect_only` is given.
         """
-        run_dir = self.work_dir / f"shallow-{num_layers}{self.epochs_label}"
+        learning_rate = self.args.shallow_learning_rate
+        lr_label = "" if learning_rate is None else f"-lr{learning_rate:g}"
+        run_dir = self.work_dir / f"shallow-{num_layers}{self.epochs_label}{lr_label}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
             if self.args.collect_only:
@@ -308,7 +315,7 @@ class Benchmark:
         reduction = metrics["flops_reduction"]
         return Point(
             "shallow",
-            f"{num_layers} layers",
+            f"{num_layers} layers" + (f", lr {learning_rate:g}" if lr_label else ""),
             metrics[f"eval_{self.metric}"],
             reduction,
             reduction * self.padding_factor(),
@@ -324,7 +331,8 @@ class Benchmark:
             train = train.select(range(min(self.preset.prune_samples, len(train))))
         steps = self.preset.eval_steps
         args = TrainingArguments(
-            output_dir=str(run_dir), num_train_epochs=self.prune_epochs, learning_rate=self.args.learning_rate,
+            output_dir=str(run_dir), num_train_epochs=self.prune_epochs,
+            learning_rate=self.args.shallow_learning_rate or self.args.learning_rate,
             per_device_train_batch_size=self.preset.batch_size, per_device_eval_batch_size=64, warmup_steps=0.06,
             eval_strategy="steps", eval_steps=steps, eval_delay=self.training_steps() // 2, save_strategy="steps",
             save_steps=steps, save_total_limit=2, load_best_model_at_end=True, metric_for_best_model=self.metric,
