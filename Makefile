@@ -32,8 +32,9 @@ bench: install
 
 bench-long: install
 	$(PY) benchmarks/accuracy.py --task sst2
-	$(PY) benchmarks/accuracy.py --task imdb
-	$(PY) benchmarks/accuracy.py --task mrpc
+	$(PY) benchmarks/accuracy.py --task imdb --methods top top-no-rank shallow truncation random plan-only \
+		--ablation_target 0.5
+	$(PY) benchmarks/accuracy.py --task mrpc --methods top top-frozen top-no-rank shallow truncation random plan-only
 	$(PY) benchmarks/latency.py --full
 
 lint: install

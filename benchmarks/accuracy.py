@@ -27,7 +27,7 @@ saved to `benchmarks/results/accuracy_TASK.json` (or `--name`) and plotted next 
 
 ```bash
 python benchmarks/accuracy.py --task sst2                  # the SST-2 curve (about 2 hours on 2 CPU cores)
-python benchmarks/accuracy.py --task imdb --targets 0.6    # IMDB 2k subsets, max length 512
+python benchmarks/accuracy.py --task imdb                  # IMDB 2k subsets, max length 512
 ```
 """
 
@@ -107,7 +107,17 @@ PRESETS = {
         "sst2/train.tsv", "sst2/dev.tsv", 64, 64, 1.0, 9600, 1.0, 32, 30, (0.3, 0.4, 0.45, 0.6), (2, 3)
     ),
     "imdb": TaskPreset(
-        "imdb/train_2k_seed13.jsonl", "imdb/test_2k_seed13.jsonl", 512, 512, 2.0, None, 1.0, 16, 125, (0.6,), (2,)
+        train_file="imdb/train_2k_seed13.jsonl",
+        validation_file="imdb/test_2k_seed13.jsonl",
+        max_seq_length=512,
+        padded_length=512,
+        teacher_epochs=2.0,
+        prune_samples=None,
+        prune_epochs=1.0,
+        batch_size=16,
+        eval_steps=125,
+        targets=(0.2, 0.4, 0.6),
+        shallow_layers=(2,),
     ),
     "mrpc": TaskPreset("mrpc/train.tsv", "mrpc/dev.tsv", 128, 128, 3.0, None, 3.0, 32, 25, (0.3, 0.5), (3,)),
     "rte": TaskPreset("rte/train.tsv", "rte/dev.tsv", 128, 128, 3.0, None, 3.0, 32, 20, (0.3, 0.5), (3,)),
