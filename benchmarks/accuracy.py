@@ -158,6 +158,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"rank bins of the ToP runs (default: {DEFAULT_NUM_BINS}); another value is named in the run folders",
     )
     parser.add_argument(
+        "--prune_layers",
+        type=int,
+        nargs="+",
+        help="prune layers of the ToP runs (default: 2 .. L-1); another value is named in the run folders",
+    )
+    parser.add_argument(
         "--frozen_plan_ratio",
         type=float,
         default=FROZEN_PLAN_RATIO,
@@ -208,6 +214,7 @@ class Benchmark:
         # Runs with a non-default length are told apart by their folders and labels.
         self.epochs_label = "" if self.prune_epochs == self.preset.prune_epochs else f"-e{self.prune_epochs:g}"
         self.bins_label = "" if args.num_bins == DEFAULT_NUM_BINS else f"-k{args.num_bins}"
+        self.layers_label = "" if args.prune_layers is None else "-p" + "_".join(map(str, args.prune_layers))
         self._tokenized: dict[int, DatasetDict] = {}
 
     # ---- runs of examples/run_glue_top.py --------------------------------------------------------------------
@@ -263,7 +270,7 @@ class Benchmark:
         A ToP run (trained, or reused from the work folder) at `target` sparsity with extra `options`; `None` when it
         is missing and `--collect_only` is given.
         """
-        run_dir = self.work_dir / f"{method}-{target:g}{self.epochs_label}{self.bins_label}"
+        run_dir = self.work_dir / f"{method}-{target:g}{self.epochs_label}{self.bins_label}{self.layers_label}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
             if self.args.collect_only:
@@ -278,7 +285,8 @@ class Benchmark:
             method,
             f"target {target:g}"
             + (f", {self.prune_epochs:g} epochs" if self.epochs_label else "")
-            + (f", {self.args.num_bins} bins" if self.bins_label else ""),
+            + (f", {self.args.num_bins} bins" if self.bins_label else "")
+            + (f", prune layers {' '.join(map(str, self.args.prune_layers))}" if self.layers_label else ""),
             metrics[f"eval_{self.metric}"],
             metrics["eval_flops_reduction"],
             metrics["eval_flops_reduction_padded"],
@@ -300,6 +308,7 @@ class Benchmark:
             "--do_train", "--do_eval", "--num_train_epochs", str(self.prune_epochs),
             "--learning_rate", str(self.args.learning_rate), "--target_sparsity", str(target),
             "--num_bins", str(self.args.num_bins),
+            *(["--prune_layers", *map(str, self.args.prune_layers)] if self.args.prune_layers else []),
             "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
             "--eval_delay", str(self.training_steps() // 2), "--logging_steps", steps, "--eval_strategy", "steps",
             "--eval_steps", steps, "--save_strategy", "steps", "--save_steps", steps, "--save_total_limit", "2",

@@ -659,6 +659,17 @@ def test_bad_teachers_are_rejected(tiny_bert_dir, tiny_bert_config, tmp_path, ma
         TopTrainer(model=student, teacher_model=make_teacher(tiny_bert_config), args=make_args(tmp_path))
 
 
+@pytest.mark.parametrize(("prune_layers", "expected"), [(None, [1]), ([1, 2, 3], [0]), ([3], [2])])
+def test_rank_distill_layers_default_to_the_scorers_of_the_first_decisions(
+    tiny_bert_dir, tmp_path, prune_layers, expected
+):
+    # 4 layers: ceil(4 / 4) = 1 distilled layer, the one whose importance decides at the first prune layer.
+    trainer = make_trainer(tiny_bert_dir, tmp_path, prune_layers=prune_layers, rank_distill_alpha=0.1)
+    assert trainer.rank_distill_layers == expected
+    trainer.compute_loss(trainer.model.train(), collate(make_dataset(4)))
+    assert trainer._metrics["rank_loss"][-1] > 0
+
+
 def test_rank_distill_layers_must_exist(tiny_bert_dir, tmp_path):
     with pytest.raises(ValueError, match="rank_distill_layers"):
         make_trainer(tiny_bert_dir, tmp_path, rank_distill_layers=[4])

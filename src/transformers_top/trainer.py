@@ -14,6 +14,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from transformers import PreTrainedModel, Trainer, TrainerCallback
 
+from .configuration_top_bert import TopBertConfig
 from .flops import count_flops, total_flops
 from .model_card import TopModelCardData, is_repo_id, save_model_card
 from .modeling_top_bert import TopBertPreTrainedModel
@@ -141,13 +142,12 @@ class TopTrainer(Trainer):
                 f"the launcher started {launched} processes but the training arguments use {args.world_size}: on a "
                 "machine without GPUs pass --use_cpu (use_cpu=True) so the processes train together over gloo"
             )
-        num_layers = model.config.num_hidden_layers
-        self.rank_distill_layers = _resolve_rank_layers(args.rank_distill_layers, num_layers)
         if model.base_model.token_masks is None:
             model.config.num_bins = args.num_bins
             if args.prune_layers is not None:
                 model.config.prune_layers = list(args.prune_layers)
             model.add_pruning_masks()
+        self.rank_distill_layers = _resolve_rank_layers(args.rank_distill_layers, model.config)
         if args.ddp_find_unused_parameters:
             raise ValueError(
                 "ddp_find_unused_parameters=True is not supported by TopTrainer: the Lagrange multipliers are used "
@@ -527,9 +527,14 @@ def _is_hub_id(name: str) -> bool:
     return bool(name) and not os.path.exists(name) and is_repo_id(name)
 
 
-def _resolve_rank_layers(layers: list[int] | None, num_layers: int) -> list[int]:
+def _resolve_rank_layers(layers: list[int] | None, config: TopBertConfig) -> list[int]:
+    """
+    `layers`, checked, or by default the layers whose importance feeds the first `ceil(L / 4)` pruning decisions
+    (`prune_layers[i] - 1`): layers 1, 2, 3 of 12 with the default prune layers 2..11, as the authors distil.
+    """
+    num_layers = config.num_hidden_layers
     if layers is None:
-        return list(range(1, math.ceil(num_layers / 4) + 1))
+        return [layer - 1 for layer in config.prune_layers[: math.ceil(num_layers / 4)]]
     if any(layer >= num_layers for layer in layers):
         raise ValueError(f"rank_distill_layers must be within 0..{num_layers - 1}, got {list(layers)}")
     return sorted(set(layers))

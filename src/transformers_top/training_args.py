@@ -43,8 +43,9 @@ class TopTrainingArguments(TrainingArguments):
         rank_distill_topk (`int`, defaults to 20):
             Number of the teacher's most important tokens whose order the student layers learn.
         rank_distill_layers (`list[int]`, *optional*):
-            Student layers whose token importance is distilled. Defaults to the first quarter after layer 0
-            (`1 .. ceil(num_layers / 4)`: layers 1, 2, 3 of 12).
+            Student layers whose token importance is distilled. Defaults to the layers whose importance feeds the
+            first `ceil(num_layers / 4)` prune layers (`prune_layers[i] - 1`): layers 1, 2, 3 of 12 with the default
+            prune layers, the first quarter after layer 0, as the authors distil.
         rank_distill_loss (`str`, defaults to `"arp2"`):
             `"arp2"` (the authors' LambdaLoss ARP-2 variant) or `"ndcg"` (the NDCG-weighted LambdaLoss).
         freeze_embeddings (`bool`, defaults to `True`):
@@ -86,7 +87,7 @@ class TopTrainingArguments(TrainingArguments):
     )
     rank_distill_topk: int = field(default=20, metadata={"help": "Teacher's top-k tokens used for ranking."})
     rank_distill_layers: list[int] | None = field(
-        default=None, metadata={"help": "Student layers to rank-distill (default: 1 .. ceil(num_layers / 4))."}
+        default=None, metadata={"help": "Student layers to rank-distill (default: the scorers of the first ceil(num_layers / 4) prune layers)."}
     )
     rank_distill_loss: str = field(
         default="arp2", metadata={"help": "Ranking loss: 'arp2' (authors') or 'ndcg' (NDCG-weighted LambdaLoss)."}
