@@ -87,7 +87,10 @@ class TopTrainingArguments(TrainingArguments):
     )
     rank_distill_topk: int = field(default=20, metadata={"help": "Teacher's top-k tokens used for ranking."})
     rank_distill_layers: list[int] | None = field(
-        default=None, metadata={"help": "Student layers to rank-distill (default: the scorers of the first ceil(num_layers / 4) prune layers)."}
+        default=None,
+        metadata={
+            "help": "Student layers to rank-distill (default: those scoring the first ceil(L / 4) prune layers)."
+        },
     )
     rank_distill_loss: str = field(
         default="arp2", metadata={"help": "Ranking loss: 'arp2' (authors') or 'ndcg' (NDCG-weighted LambdaLoss)."}
