@@ -8,7 +8,7 @@ of machine load hits every variant alike:
 - one TopBert variant per (plan family, target FLOPs reduction): the keep ratio is solved so that `count_flops`
   gives the target at the longest sequence length, then kept fixed across lengths, as a deployed plan would be.
 
-Plan families (`r` is the solved keep ratio, layers 0 and 1 never prune):
+Plan families (`r` is the solved keep ratio; layers before `--first-prune-layer`, default 2, never prune):
 
 - `front`: one cut, `r` at the first prune layer and 1 elsewhere (every later layer runs on the same short sequence);
 - `gradual`: `r` at every prune layer, compounding (`r^k` of the tokens after `k` prune layers).
@@ -119,9 +119,14 @@ def load_dense_model(name: str) -> BertForSequenceClassification:
     raise ValueError(f"unknown model {name!r}, expected one of {MODELS}")
 
 
-def top_model_like(dense: BertForSequenceClassification) -> TopBertForSequenceClassification:
-    """A dense-plan TopBert with the weights of `dense`."""
-    config = TopBertConfig.from_bert_config(dense.config)
+def top_model_like(
+    dense: BertForSequenceClassification, first_prune_layer: int = 2
+) -> TopBertForSequenceClassification:
+    """A dense-plan TopBert with the weights of `dense`, whose plans may prune layers `first_prune_layer` and up."""
+    num_layers = dense.config.num_hidden_layers
+    if not 1 <= first_prune_layer < num_layers:
+        raise ValueError(f"--first-prune-layer must be in 1..{num_layers - 1}, got {first_prune_layer}")
+    config = TopBertConfig.from_bert_config(dense.config, prune_layers=list(range(first_prune_layer, num_layers)))
     config._attn_implementation = dense.config._attn_implementation
     top = TopBertForSequenceClassification(config).eval()
     missing, unexpected = top.load_state_dict(dense.state_dict(), strict=False)
@@ -153,8 +158,8 @@ def flops_reduction(config: TopBertConfig, ratios: list[float] | None, lengths: 
 def solve_plan(config: TopBertConfig, family: str, target: float, seq_length: int) -> list[float] | None:
     """
     The plan of `family` whose FLOPs reduction at `seq_length` is closest to `target` (keep ratio rounded to 3
-    decimals), or `None` when the family cannot reach it with keep ratios of at least `MIN_KEEP_RATIO` (layers 0
-    and 1 always run on every token, which bounds the reduction).
+    decimals), or `None` when the family cannot reach it with keep ratios of at least `MIN_KEEP_RATIO` (the layers
+    before the first prune layer always run on every token, which bounds the reduction).
     """
     ratios = [round(step / 1000, 3) for step in range(round(MIN_KEEP_RATIO * 1000), 1000)]
     reductions = {
@@ -460,6 +465,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seq-lengths", nargs="+", type=int)
     parser.add_argument("--families", nargs="+", choices=FAMILIES)
     parser.add_argument("--targets", nargs="+", type=float, help="target FLOPs reductions of the plans")
+    parser.add_argument(
+        "--first-prune-layer",
+        type=int,
+        default=2,
+        help="plans prune from this layer on (default: 2, the library's default prune layers 2..L-1)",
+    )
     parser.add_argument("--repeats", type=int, help="timed rounds (every variant once per round)")
     parser.add_argument("--warmup", type=int, help="untimed rounds first")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default: 2)")
@@ -525,7 +536,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for model_name in args.models:
         dense = load_dense_model(model_name)
-        top = top_model_like(dense)
+        top = top_model_like(dense, args.first_prune_layer)
         print(f"{model_name}:", flush=True)
         plans = model_plans(top, args)
         for batch_size in args.batch_sizes:
