@@ -81,6 +81,9 @@ METHODS = ("top", "top-frozen", "top-no-rank", "top-ndcg", "shallow", "truncatio
 #: Rank bins per prune layer of the ToP runs (the spec's SST-2 value), unless `--num_bins` says otherwise.
 DEFAULT_NUM_BINS = 25
 
+#: Seed of the runs, unless `--seed` says otherwise (another seed is named in the run folders).
+DEFAULT_SEED = 42
+
 #: Share of the steps of a `top-frozen` run trained on the frozen plan (after the warm-up, which takes half).
 FROZEN_PLAN_RATIO = 0.3
 
@@ -175,7 +178,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="learning rate of the shallow students (default: --learning_rate); named in their folders",
     )
     parser.add_argument("--teacher_learning_rate", type=float, default=5e-5)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"seed of the trained runs (default: {DEFAULT_SEED}); another value is named in the run folders",
+    )
     parser.add_argument(
         "--collect_only",
         action="store_true",
@@ -215,6 +223,7 @@ class Benchmark:
         self.epochs_label = "" if self.prune_epochs == self.preset.prune_epochs else f"-e{self.prune_epochs:g}"
         self.bins_label = "" if args.num_bins == DEFAULT_NUM_BINS else f"-k{args.num_bins}"
         self.layers_label = "" if args.prune_layers is None else "-p" + "_".join(map(str, args.prune_layers))
+        self.seed_label = "" if args.seed == DEFAULT_SEED else f"-s{args.seed}"
         self._tokenized: dict[int, DatasetDict] = {}
 
     # ---- runs of examples/run_glue_top.py --------------------------------------------------------------------
@@ -270,7 +279,8 @@ class Benchmark:
         A ToP run (trained, or reused from the work folder) at `target` sparsity with extra `options`; `None` when it
         is missing and `--collect_only` is given.
         """
-        run_dir = self.work_dir / f"{method}-{target:g}{self.epochs_label}{self.bins_label}{self.layers_label}"
+        labels = f"{self.epochs_label}{self.bins_label}{self.layers_label}{self.seed_label}"
+        run_dir = self.work_dir / f"{method}-{target:g}{labels}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
             if self.args.collect_only:
@@ -286,7 +296,8 @@ class Benchmark:
             f"target {target:g}"
             + (f", {self.prune_epochs:g} epochs" if self.epochs_label else "")
             + (f", {self.args.num_bins} bins" if self.bins_label else "")
-            + (f", prune layers {' '.join(map(str, self.args.prune_layers))}" if self.layers_label else ""),
+            + (f", prune layers {' '.join(map(str, self.args.prune_layers))}" if self.layers_label else "")
+            + (f", seed {self.args.seed}" if self.seed_label else ""),
             metrics[f"eval_{self.metric}"],
             metrics["eval_flops_reduction"],
             metrics["eval_flops_reduction_padded"],
@@ -324,7 +335,7 @@ class Benchmark:
         """
         learning_rate = self.args.shallow_learning_rate
         lr_label = "" if learning_rate is None else f"-lr{learning_rate:g}"
-        run_dir = self.work_dir / f"shallow-{num_layers}{self.epochs_label}{lr_label}"
+        run_dir = self.work_dir / f"shallow-{num_layers}{self.epochs_label}{lr_label}{self.seed_label}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
             if self.args.collect_only:
@@ -334,7 +345,9 @@ class Benchmark:
         reduction = metrics["flops_reduction"]
         return Point(
             "shallow",
-            f"{num_layers} layers" + (f", lr {learning_rate:g}" if lr_label else ""),
+            f"{num_layers} layers"
+            + (f", lr {learning_rate:g}" if lr_label else "")
+            + (f", seed {self.args.seed}" if self.seed_label else ""),
             metrics[f"eval_{self.metric}"],
             reduction,
             reduction * self.padding_factor(),
@@ -546,6 +559,8 @@ def main(argv: list[str] | None = None) -> dict:
         for method in ("truncation", "random", "plan-only"):
             if method in args.methods:
                 points.append(bench.baseline_point(reference, method))
+    if not points:
+        raise SystemExit(f"no finished runs of {args.methods} in {bench.work_dir} (--collect_only trains nothing)")
 
     teacher_metric = bench.teacher_metric()
     print(f"\n{args.task}: teacher {bench.metric} {teacher_metric:.4f}")
