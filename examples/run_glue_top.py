@@ -75,6 +75,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+import torch
 import transformers
 from datasets import DatasetDict
 from transformers import (
@@ -412,3 +413,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
 if __name__ == "__main__":
     main()
+    if torch.distributed.is_initialized():
+        # Exiting with the process group alive can abort a rank ("terminate called without an active exception").
+        torch.distributed.destroy_process_group()

@@ -181,3 +181,6 @@ def main(argv: list[str] | None = None) -> TopTrainer:
 
 if __name__ == "__main__":
     main()
+    if torch.distributed.is_initialized():
+        # Exiting with the process group alive can abort a rank ("terminate called without an active exception").
+        torch.distributed.destroy_process_group()
