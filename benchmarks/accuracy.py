@@ -167,6 +167,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="prune layers of the ToP runs (default: 2 .. L-1); another value is named in the run folders",
     )
     parser.add_argument(
+        "--plan_freeze_rule",
+        choices=("threshold", "expected"),
+        default="threshold",
+        help="how the ToP runs turn masks into a plan (default: the spec's 'threshold'); 'expected' is named in "
+        "the run folders",
+    )
+    parser.add_argument(
         "--frozen_plan_ratio",
         type=float,
         default=FROZEN_PLAN_RATIO,
@@ -224,6 +231,18 @@ class Benchmark:
         self.bins_label = "" if args.num_bins == DEFAULT_NUM_BINS else f"-k{args.num_bins}"
         self.layers_label = "" if args.prune_layers is None else "-p" + "_".join(map(str, args.prune_layers))
         self.seed_label = "" if args.seed == DEFAULT_SEED else f"-s{args.seed}"
+        # The labels (run folder suffix, description) of every non-default setting of the ToP runs.
+        self.top_variant = [
+            (label, description)
+            for label, description in (
+                (self.epochs_label, f"{self.prune_epochs:g} epochs"),
+                (self.bins_label, f"{args.num_bins} bins"),
+                (self.layers_label, f"prune layers {' '.join(map(str, args.prune_layers or []))}"),
+                ("" if args.plan_freeze_rule == "threshold" else "-expected", "expected-ratio freeze"),
+                (self.seed_label, f"seed {args.seed}"),
+            )
+            if label
+        ]
         self._tokenized: dict[int, DatasetDict] = {}
 
     # ---- runs of examples/run_glue_top.py --------------------------------------------------------------------
@@ -279,7 +298,7 @@ class Benchmark:
         A ToP run (trained, or reused from the work folder) at `target` sparsity with extra `options`; `None` when it
         is missing and `--collect_only` is given.
         """
-        labels = f"{self.epochs_label}{self.bins_label}{self.layers_label}{self.seed_label}"
+        labels = "".join(label for label, _ in self.top_variant)
         run_dir = self.work_dir / f"{method}-{target:g}{labels}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
@@ -293,11 +312,7 @@ class Benchmark:
         metrics = json.loads(results.read_text())
         return Point(
             method,
-            f"target {target:g}"
-            + (f", {self.prune_epochs:g} epochs" if self.epochs_label else "")
-            + (f", {self.args.num_bins} bins" if self.bins_label else "")
-            + (f", prune layers {' '.join(map(str, self.args.prune_layers))}" if self.layers_label else "")
-            + (f", seed {self.args.seed}" if self.seed_label else ""),
+            f"target {target:g}" + "".join(f", {description}" for _, description in self.top_variant),
             metrics[f"eval_{self.metric}"],
             metrics["eval_flops_reduction"],
             metrics["eval_flops_reduction_padded"],
@@ -320,6 +335,7 @@ class Benchmark:
             "--learning_rate", str(self.args.learning_rate), "--target_sparsity", str(target),
             "--num_bins", str(self.args.num_bins),
             *(["--prune_layers", *map(str, self.args.prune_layers)] if self.args.prune_layers else []),
+            "--plan_freeze_rule", self.args.plan_freeze_rule,
             "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
             "--eval_delay", str(self.training_steps() // 2), "--logging_steps", steps, "--eval_strategy", "steps",
             "--eval_steps", steps, "--save_strategy", "steps", "--save_steps", steps, "--save_total_limit", "2",

@@ -150,6 +150,28 @@ def test_frozen_plan_keeps_at_least_one_bin_and_breaks_ties_towards_the_best_ran
     assert masks.frozen_plan() == [[1, 1, 1, 1, 0]]
 
 
-def test_frozen_plan_open_gate_with_open_bins_keeps_all():
+def test_frozen_plan_location_that_drops_no_bin_does_not_prune():
     masks = masks_with([3.0, -8.0], [[5.0, 5.0, 5.0]] * 2)
-    assert masks.frozen_plan() == [[1, 1, 1], None]
+    assert masks.frozen_plan() == [None, None]
+    assert masks.frozen_plan("expected") == [None, None]
+
+
+def test_frozen_plan_expected_rule_keeps_the_expected_keep_ratio():
+    # Gate P(g > 0) = 0.5 exactly at HALF_OPEN_LOG_ALPHA, bins [+5, -5, +5, -5]: sum P = 2.06, so the threshold rule
+    # drops round(4 - 2.06) = 2 bins; rho = 1 - (1 - 2.06 / 4) * 0.5 = 0.758, so the expected rule drops
+    # round(4 * 0.243) = 1, the lowest log-alpha bin (the later of the two at -5).
+    masks = masks_with([HALF_OPEN_LOG_ALPHA], [[5.0, -5.0, 5.0, -5.0]])
+    assert masks.expected_keep_ratios().tolist() == pytest.approx([0.7577], abs=1e-4)
+    assert masks.frozen_plan("threshold") == [[1, 0, 1, 0]]
+    assert masks.frozen_plan("expected") == [[1, 1, 1, 0]]
+    # A gate below one half prunes nothing under the threshold rule, its expected share under the expected rule:
+    # P(g > 0) = 0.2 with every bin closed (P = 0.047 at the lower clamp) keeps rho = 1 - 0.953 * 0.2 = 0.81 of 10.
+    low, _ = LOG_ALPHA_RANGE
+    masks = masks_with([HALF_OPEN_LOG_ALPHA + math.log(0.25)], [[low] * 10])
+    assert masks.frozen_plan("threshold") == [None]
+    assert masks.frozen_plan("expected") == [[1] * 8 + [0] * 2]
+
+
+def test_frozen_plan_rejects_an_unknown_rule():
+    with pytest.raises(ValueError, match="'median'"):
+        masks_with([3.0], [[5.0]]).frozen_plan("median")

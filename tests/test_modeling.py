@@ -22,6 +22,7 @@ from transformers import (
 
 from transformers_top import TopBertConfig, TopBertForSequenceClassification, TopBertModel
 from transformers_top.flops import plan_lengths
+from transformers_top.hard_concrete import BETA
 
 PLAN = [1.0, 1.0, 0.5, 0.5]
 
@@ -564,6 +565,19 @@ def test_finalize_pruning_stores_a_non_prefix_pattern(bert_dir):
     config = model.finalize_pruning()
     assert config.token_keep_ratios == [1.0, 1.0, 0.5, 0.5]
     assert config.token_keep_bins == [None, None, [1, 0, 1, 0], [1, 0, 1, 0]]
+
+
+def test_finalize_pruning_follows_the_configured_freeze_rule(bert_dir, tmp_path):
+    # Gates at P(g > 0) = 0.5 and bins [+5, -5, +5, -5]: the spec's rule drops 2 of 4 bins, the expected rule keeps
+    # rho = 0.757 of them (3 bins), and the rule travels with a training checkpoint.
+    model = masked_model(bert_dir, -BETA * math.log(11.0), [5.0, -5.0, 5.0, -5.0])
+    model.config.plan_freeze_rule = "expected"
+    model.save_pretrained(tmp_path)
+    loaded = TopBertForSequenceClassification.from_pretrained(tmp_path)
+    assert loaded.config.plan_freeze_rule == "expected"
+    assert loaded.bert.deployable_config().token_keep_ratios == [1.0, 1.0, 0.75, 0.75]
+    model.config.plan_freeze_rule = "threshold"
+    assert model.finalize_pruning().token_keep_ratios == [1.0, 1.0, 0.5, 0.5]
 
 
 def test_training_checkpoint_reloads_its_masks(bert_dir, tmp_path):

@@ -626,6 +626,12 @@ def test_masks_are_added_with_the_arguments_layout(tiny_bert_dir, tmp_path):
     assert tuple(trainer.masks.bin_log_alpha.shape) == (1, 7)
 
 
+def test_plan_freeze_rule_argument_is_written_into_the_student_config(tiny_bert_dir, tmp_path):
+    assert make_trainer(tiny_bert_dir, tmp_path).model.config.plan_freeze_rule == "threshold"
+    trainer = make_trainer(tiny_bert_dir, tmp_path, plan_freeze_rule="expected")
+    assert trainer.model.config.plan_freeze_rule == "expected"
+
+
 def bert_teacher(tiny_bert_config, **changes) -> BertForSequenceClassification:
     for key, value in changes.items():
         setattr(tiny_bert_config, key, value)

@@ -61,6 +61,7 @@ def test_defaults_follow_the_spec(tmp_path):
         ("rank_distill_layers", []),
         ("rank_distill_layers", [True]),
         ("flops_padded_length", 0),
+        ("plan_freeze_rule", "mean"),
     ],
 )
 def test_bad_values_raise_naming_the_field(tmp_path, field, value):
@@ -81,6 +82,7 @@ def test_boundary_values_are_accepted(tmp_path):
         prune_layers=[1],
         rank_distill_layers=[0],
         flops_padded_length=1,
+        plan_freeze_rule="expected",
     )
     assert args.target_sparsity == 0.0 and args.rank_distill_loss == "ndcg" and args.prune_layers == [1]
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from transformers import BertConfig
 
+from .hard_concrete import FREEZE_RULES
+
 _IGNORED_DICT_KEYS = ("model_type",)
 
 
@@ -34,6 +36,12 @@ class TopBertConfig(BertConfig):
             The exact trained plan where it is not a prefix of the ranking: one entry per layer, either `None` (use
             `token_keep_ratios`) or `num_bins` values in `{0, 1}` telling which rank bins are kept. Written by
             [`~TopBertModel.finalize_pruning`]; requires `token_keep_ratios` with `ratio == sum(bins) / num_bins`.
+        plan_freeze_rule (`str`, *optional*, defaults to `"threshold"`):
+            How trained masks become a deterministic plan (evaluation during training and `finalize_pruning`):
+            `"threshold"`, the spec's rule (a location prunes iff its gate has `P(g > 0) >= 0.5`, then drops
+            `round(K - sum_b P(z_b > 0))` bins), or `"expected"` (each location drops `round(K * (1 - rho))` bins,
+            `rho` its expected keep ratio, so the plan's FLOPs match the expected sparsity the constraint trained).
+            Unused once the plan is finalized.
         pruning_masks (`bool`, *optional*, defaults to `False`):
             Whether the model holds trainable hard-concrete masks (set by `add_pruning_masks`, cleared by
             `finalize_pruning`). Checkpoints written during training carry the mask parameters and this flag.
@@ -55,6 +63,7 @@ class TopBertConfig(BertConfig):
     num_bins: int = 50
     token_keep_ratios: list[float] | None = None
     token_keep_bins: list[list[int] | None] | None = None
+    plan_freeze_rule: str = "threshold"
     pruning_masks: bool = False
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -112,6 +121,8 @@ class TopBertConfig(BertConfig):
             )
         if not _is_int(self.num_bins) or self.num_bins < 1:
             raise ValueError(f"num_bins must be a positive integer, got {self.num_bins!r}")
+        if self.plan_freeze_rule not in FREEZE_RULES:
+            raise ValueError(f"plan_freeze_rule must be one of {FREEZE_RULES}, got {self.plan_freeze_rule!r}")
         if not isinstance(self.pruning_masks, bool):
             raise ValueError(f"pruning_masks must be a bool, got {self.pruning_masks!r}")
         ratios = self.token_keep_ratios

@@ -17,6 +17,8 @@ LOG_ALPHA_RANGE = (math.log(0.01), math.log(100.0))
 GATE_LOG_ALPHA_INIT = -10.0
 BIN_LOG_ALPHA_INIT = 10.0
 _UNIFORM_EPS = 1e-6
+#: Rules that turn trained masks into a deterministic plan (see `TokenPruningMasks.frozen_plan`).
+FREEZE_RULES = ("threshold", "expected")
 
 
 def hard_concrete_sample(log_alpha: torch.Tensor) -> torch.Tensor:
@@ -87,21 +89,34 @@ class TokenPruningMasks(nn.Module):
         self.bin_log_alpha.clamp_(low, high)
 
     @torch.no_grad()
-    def frozen_plan(self) -> list[list[int] | None]:
+    def frozen_plan(self, rule: str = "threshold") -> list[list[int] | None]:
         """
-        The deterministic plan (spec section 6): per location, `None` when the gate is off (`P(g > 0) < 0.5`), else a
-        0/1 list that drops the `round(K - sum_b P(z_b > 0))` bins with the lowest log-alpha (among equal log-alphas,
-        the later bins, which hold the less important ranks). At least one bin is always kept, so a gate that is on
-        never leaves only [CLS].
+        The deterministic plan: per location, `None` when it does not prune, else a 0/1 list that drops the bins with
+        the lowest log-alpha (among equal log-alphas, the later bins, which hold the less important ranks). At least
+        one bin is always kept, so a location never leaves only [CLS].
+
+        Args:
+            rule (`str`, defaults to `"threshold"`):
+                How many bins each location drops. `"threshold"` is the spec's (section 6): the gate is on iff
+                `P(g > 0) >= 0.5`, and an open gate drops `round(K - sum_b P(z_b > 0))` bins. `"expected"` drops
+                `round(K * (1 - rho))` bins, `rho` being the expected keep ratio that the FLOPs constraint trains
+                (`expected_keep_ratios`), so the plan's FLOPs match the expected sparsity whatever the gates'
+                probabilities.
         """
+        if rule not in FREEZE_RULES:
+            raise ValueError(f"rule must be one of {FREEZE_RULES}, got {rule!r}")
+        num_bins = self.bin_log_alpha.shape[1]
+        if rule == "threshold":
+            gate_on = prob_nonzero(self.gate_log_alpha) >= 0.5
+            bins_dropped = (num_bins - prob_nonzero(self.bin_log_alpha).sum(dim=1)) * gate_on
+        else:
+            bins_dropped = num_bins * (1.0 - self.expected_keep_ratios())
         plan: list[list[int] | None] = []
-        gate_on = prob_nonzero(self.gate_log_alpha) >= 0.5
-        for location, log_alpha in enumerate(self.bin_log_alpha):
-            if not bool(gate_on[location]):
+        for log_alpha, dropped in zip(self.bin_log_alpha, bins_dropped.tolist(), strict=True):
+            num_dropped = min(round(dropped), num_bins - 1)
+            if num_dropped == 0:
                 plan.append(None)
                 continue
-            num_bins = log_alpha.numel()
-            num_dropped = min(round(num_bins - float(prob_nonzero(log_alpha).sum())), num_bins - 1)
             keep = [1] * num_bins
             # Equal log-alphas (common at the clamp bounds) drop the later bins first: they hold the lower ranks.
             for reversed_index in torch.argsort(log_alpha.flip(0), stable=True)[:num_dropped].tolist():
@@ -110,4 +125,4 @@ class TokenPruningMasks(nn.Module):
         return plan
 
 
-__all__ = ["TokenPruningMasks", "hard_concrete_sample", "prob_nonzero"]
+__all__ = ["FREEZE_RULES", "TokenPruningMasks", "hard_concrete_sample", "prob_nonzero"]

@@ -158,9 +158,9 @@ class TopBertModel(TopBertPreTrainedModel):
 
     def finalize_pruning(self) -> TopBertConfig:
         """
-        Freeze the trained masks deterministically (spec section 6) into `config.token_keep_ratios` (and
-        `config.token_keep_bins` where a layer's kept bins are not a prefix of the ranking), then remove the mask
-        parameters, so `save_pretrained` writes a compact deployable checkpoint.
+        Freeze the trained masks deterministically (`config.plan_freeze_rule`; spec section 6 by default) into
+        `config.token_keep_ratios` (and `config.token_keep_bins` where a layer's kept bins are not a prefix of the
+        ranking), then remove the mask parameters, so `save_pretrained` writes a compact deployable checkpoint.
 
         Returns:
             [`TopBertConfig`]: the updated configuration.
@@ -183,12 +183,14 @@ class TopBertModel(TopBertPreTrainedModel):
 
     def plan_from_masks(self) -> tuple[list[float], list[list[int] | None]]:
         """
-        The deterministic plan of the current masks (spec section 6) as `(token_keep_ratios, token_keep_bins)`, with
-        a bin pattern only for the layers whose kept bins are not a prefix of the ranking.
+        The deterministic plan of the current masks (`config.plan_freeze_rule`; spec section 6 by default) as
+        `(token_keep_ratios, token_keep_bins)`, with a bin pattern only for the layers whose kept bins are not a
+        prefix of the ranking.
         """
         num_layers, num_bins = self.config.num_hidden_layers, self.config.num_bins
         ratios, patterns = [1.0] * num_layers, [None] * num_layers
-        for layer, keep in zip(self.config.prune_layers, self.token_masks.frozen_plan(), strict=True):
+        frozen_plan = self.token_masks.frozen_plan(self.config.plan_freeze_rule)
+        for layer, keep in zip(self.config.prune_layers, frozen_plan, strict=True):
             if keep is None:
                 continue
             num_kept = sum(keep)

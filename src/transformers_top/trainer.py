@@ -47,6 +47,7 @@ CARD_HYPERPARAMETERS = (
     "rank_distill_topk",
     "rank_distill_loss",
     "num_bins",
+    "plan_freeze_rule",
     "seed",
 )
 
@@ -147,6 +148,8 @@ class TopTrainer(Trainer):
             if args.prune_layers is not None:
                 model.config.prune_layers = list(args.prune_layers)
             model.add_pruning_masks()
+        if args.plan_freeze_rule is not None:
+            model.config.plan_freeze_rule = args.plan_freeze_rule
         self.rank_distill_layers = _resolve_rank_layers(args.rank_distill_layers, model.config)
         if args.ddp_find_unused_parameters:
             raise ValueError(

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from .hard_concrete import FREEZE_RULES
+
 RANK_DISTILL_LOSSES = ("arp2", "ndcg")
 
 
@@ -54,6 +56,11 @@ class TopTrainingArguments(TrainingArguments):
             Rank bins per prune layer (the paper uses 25 for SST-2).
         prune_layers (`list[int]`, *optional*):
             Layers that may prune their input. Defaults to `2 .. num_layers - 1`.
+        plan_freeze_rule (`str`, *optional*):
+            How the trained masks become the deterministic plan (evaluations, the frozen-plan steps, `save_model`):
+            `"threshold"` (the spec's: gate on iff `P(g > 0) >= 0.5`) or `"expected"` (each location keeps its expected
+            keep ratio, so the plan's FLOPs match the constraint's expected sparsity). Written into the student's
+            config; `None` keeps the config's value (`"threshold"` unless set).
         flops_padded_length (`int`, *optional*):
             Sequence length of the padded FLOPs convention reported at evaluation (the paper's: SST-2 64, MRPC 128,
             RTE 256, long text 512). Defaults to the longest evaluation sequence.
@@ -100,6 +107,13 @@ class TopTrainingArguments(TrainingArguments):
     prune_layers: list[int] | None = field(
         default=None, metadata={"help": "Layers that may prune their input (default: 2 .. num_layers - 1)."}
     )
+    plan_freeze_rule: str | None = field(
+        default=None,
+        metadata={
+            "help": "How trained masks become the plan: 'threshold' (spec) or 'expected' (FLOPs match the expected "
+            "sparsity). Default: the student config's ('threshold').",
+        },
+    )
     flops_padded_length: int | None = field(
         default=None,
         metadata={"help": "Length of the padded FLOPs convention at evaluation (default: longest eval sequence)."},
@@ -131,6 +145,8 @@ class TopTrainingArguments(TrainingArguments):
                 not isinstance(layers, (list, tuple)) or not layers or not all(_is_index(layer) for layer in layers)
             ):
                 raise ValueError(f"{name} must be a non-empty list of layer indices, got {layers!r}")
+        if self.plan_freeze_rule is not None and self.plan_freeze_rule not in FREEZE_RULES:
+            raise ValueError(f"plan_freeze_rule must be one of {FREEZE_RULES} or None, got {self.plan_freeze_rule!r}")
         if self.flops_padded_length is not None:
             _check_int("flops_padded_length", self.flops_padded_length, minimum=1)
 
