@@ -155,6 +155,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--prune_epochs", type=float, help="epochs of the trained runs (default: the task's); named in the run folders"
     )
     parser.add_argument(
+        "--prune_samples",
+        type=int,
+        help="training rows of the trained runs (default: the task's; 0: all); another value is named in the run "
+        "folders",
+    )
+    parser.add_argument(
         "--num_bins",
         type=int,
         default=DEFAULT_NUM_BINS,
@@ -207,6 +213,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"target sparsities must be in (0, 1), got {args.targets} and {args.ablation_target}")
     if args.prune_epochs is not None and not args.prune_epochs > 0:
         parser.error(f"--prune_epochs must be positive, got {args.prune_epochs}")
+    if args.prune_samples is not None and args.prune_samples < 0:
+        parser.error(f"--prune_samples must be 0 (all rows) or positive, got {args.prune_samples}")
     if args.num_bins < 1:
         parser.error(f"--num_bins must be at least 1, got {args.num_bins}")
     if not 0 < args.frozen_plan_ratio < 0.5:
@@ -228,6 +236,10 @@ class Benchmark:
         self.prune_epochs = args.prune_epochs or self.preset.prune_epochs
         # Runs with a non-default length are told apart by their folders and labels.
         self.epochs_label = "" if self.prune_epochs == self.preset.prune_epochs else f"-e{self.prune_epochs:g}"
+        self.prune_samples = self.preset.prune_samples if args.prune_samples is None else args.prune_samples or None
+        self.samples_label = (
+            "" if self.prune_samples == self.preset.prune_samples else f"-n{self.prune_samples or 'all'}"
+        )
         self.bins_label = "" if args.num_bins == DEFAULT_NUM_BINS else f"-k{args.num_bins}"
         self.layers_label = "" if args.prune_layers is None else "-p" + "_".join(map(str, args.prune_layers))
         self.seed_label = "" if args.seed == DEFAULT_SEED else f"-s{args.seed}"
@@ -236,6 +248,7 @@ class Benchmark:
             (label, description)
             for label, description in (
                 (self.epochs_label, f"{self.prune_epochs:g} epochs"),
+                (self.samples_label, f"{self.prune_samples or 'all'} training rows"),
                 (self.bins_label, f"{args.num_bins} bins"),
                 (self.layers_label, f"prune layers {' '.join(map(str, args.prune_layers or []))}"),
                 ("" if args.plan_freeze_rule == "threshold" else "-expected", "expected-ratio freeze"),
@@ -304,8 +317,8 @@ class Benchmark:
         if not results.is_file():
             if self.args.collect_only:
                 return None
-            if self.preset.prune_samples is not None:
-                options = (*options, "--max_train_samples", str(self.preset.prune_samples))
+            if self.prune_samples is not None:
+                options = (*options, "--max_train_samples", str(self.prune_samples))
             if self.recorded_teacher_metric() is not None:
                 options = (*options, "--eval_teacher", "false")  # the same teacher on the same data
             run_glue_top.main(self.job_arguments(run_dir, *self.pruning_options(target), *options))
@@ -321,7 +334,7 @@ class Benchmark:
 
     def training_steps(self) -> int:
         """Optimizer steps of a trained run (ToP or shallow student)."""
-        rows = self.preset.prune_samples or len(self.tokenized(self.preset.max_seq_length)["train"])
+        rows = self.prune_samples or len(self.tokenized(self.preset.max_seq_length)["train"])
         return math.ceil(math.ceil(rows / self.preset.batch_size) * self.prune_epochs)
 
     def pruning_options(self, target: float) -> list[str]:
@@ -351,7 +364,9 @@ class Benchmark:
         """
         learning_rate = self.args.shallow_learning_rate
         lr_label = "" if learning_rate is None else f"-lr{learning_rate:g}"
-        run_dir = self.work_dir / f"shallow-{num_layers}{self.epochs_label}{lr_label}{self.seed_label}"
+        run_dir = (
+            self.work_dir / f"shallow-{num_layers}{self.epochs_label}{self.samples_label}{lr_label}{self.seed_label}"
+        )
         results = run_dir / "eval_results.json"
         if not results.is_file():
             if self.args.collect_only:
@@ -362,6 +377,7 @@ class Benchmark:
         return Point(
             "shallow",
             f"{num_layers} layers"
+            + (f", {self.prune_samples or 'all'} training rows" if self.samples_label else "")
             + (f", lr {learning_rate:g}" if lr_label else "")
             + (f", seed {self.args.seed}" if self.seed_label else ""),
             metrics[f"eval_{self.metric}"],
@@ -375,8 +391,8 @@ class Benchmark:
         student = AutoModelForSequenceClassification.from_pretrained(self.teacher_dir, num_hidden_layers=num_layers)
         data = self.tokenized(self.preset.max_seq_length)
         train = data["train"]
-        if self.preset.prune_samples is not None:
-            train = train.select(range(min(self.preset.prune_samples, len(train))))
+        if self.prune_samples is not None:
+            train = train.select(range(min(self.prune_samples, len(train))))
         steps = self.preset.eval_steps
         args = TrainingArguments(
             output_dir=str(run_dir), num_train_epochs=self.prune_epochs,
