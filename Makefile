@@ -32,8 +32,12 @@ bench: install
 
 bench-long: install
 	$(PY) benchmarks/accuracy.py --task sst2
+	$(PY) benchmarks/accuracy.py --task sst2 --methods top-frozen --targets 0.45 --prune_samples 0 \
+		--name accuracy_sst2_all_rows
 	$(PY) benchmarks/accuracy.py --task imdb --methods top top-no-rank shallow truncation random plan-only \
 		--ablation_target 0.5
+	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.5 --prune_epochs 2 \
+		--name accuracy_imdb_2epochs
 	$(PY) benchmarks/accuracy.py --task mrpc --methods top top-frozen top-no-rank shallow truncation random plan-only
 	$(PY) benchmarks/latency.py --full
 
