@@ -73,6 +73,7 @@ from transformers_top import (
 )
 from transformers_top.data import default_data_dir, load_task_dataset, tokenize_dataset
 from transformers_top.flops import total_flops
+from transformers_top.hard_concrete import FREEZE_RULES
 from transformers_top.metrics import build_compute_metrics, task_main_metric
 from transformers_top.trainer import logit_distillation_loss
 
@@ -174,7 +175,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--plan_freeze_rule",
-        choices=("threshold", "expected"),
+        choices=FREEZE_RULES,
         default="threshold",
         help="how the ToP runs turn masks into a plan (default: the spec's 'threshold'); 'expected' is named in "
         "the run folders",
