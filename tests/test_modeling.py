@@ -569,7 +569,7 @@ def test_finalize_pruning_stores_a_non_prefix_pattern(bert_dir):
 
 def test_finalize_pruning_follows_the_configured_freeze_rule(bert_dir, tmp_path):
     # Gates at P(g > 0) = 0.5 and bins [+5, -5, +5, -5]: the spec's rule drops 2 of 4 bins, the expected rule keeps
-    # rho = 0.757 of them (3 bins), and the rule travels with a training checkpoint.
+    # rho = 0.758 of them (3 bins), and the rule travels with a training checkpoint.
     model = masked_model(bert_dir, -BETA * math.log(11.0), [5.0, -5.0, 5.0, -5.0])
     model.config.plan_freeze_rule = "expected"
     model.save_pretrained(tmp_path)
