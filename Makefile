@@ -38,6 +38,11 @@ bench-long: install
 		--ablation_target 0.5
 	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.5 --prune_epochs 2 \
 		--name accuracy_imdb_2epochs
+	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.53 --prune_epochs 3 \
+		--name accuracy_imdb_3epochs
+	$(PY) benchmarks/distill_rows.py --extra_rows 2000 --output benchmarks/work/imdb/train_4k_seed13.jsonl
+	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.52 \
+		--distill_file $(CURDIR)/benchmarks/work/imdb/train_4k_seed13.jsonl --name accuracy_imdb_4k_reviews
 	$(PY) benchmarks/accuracy.py --task mrpc --methods top top-frozen top-no-rank shallow truncation random plan-only
 	$(PY) benchmarks/latency.py --full
 
