@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.data_dir is None:
         parser.error("--data_dir is required: no shared data folder was found")
+    for option in ("subset", "pool"):
+        if not (args.data_dir / getattr(args, option)).is_file():
+            parser.error(f"--{option} {getattr(args, option)} is not a file under --data_dir {args.data_dir}")
     subset, pool = read_json_lines(args.data_dir / args.subset), read_json_lines(args.data_dir / args.pool)
     try:
         rows = distill_rows(subset, pool, args.extra_rows, args.seed)
