@@ -49,7 +49,10 @@ Arguments of this script (the rest are `TopTrainingArguments`):
 - `--task_name`: `cola`, `sst2`, `mrpc`, `qqp`, `stsb`, `mnli`, `qnli`, `rte`, `wnli` or `imdb`; loaded from the Hub
   unless files are given. It fixes the text columns, the label names and the metrics.
 - `--train_file`, `--validation_file`: local data; without `--task_name`, the text columns (`sentence`,
-  `sentence1`+`sentence2`, `text`, ...) are detected and the labels inferred.
+  `sentence1`+`sentence2`, `text`, ...) are detected and the labels inferred. Unless `--do_finetune_teacher` is given,
+  a classification task's `--train_file` may have no label column: the student is distilled from the teacher's logits
+  and never reads the training labels, so unlabeled in-domain text works (the classes come from the task or the
+  validation file).
 - `--max_seq_length` (default 128, at most the model's `max_position_embeddings`): longer inputs are truncated;
   batches are padded dynamically.
 - `--max_train_samples`, `--max_eval_samples`: keep only the first rows (quick runs).
@@ -174,7 +177,11 @@ class DataTrainingArguments:
         metadata={"help": "cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli or imdb (from the Hub without files)."},
     )
     train_file: str | None = field(
-        default=None, metadata={"help": "Local training data: .tsv, .csv, .jsonl or .json (optionally .gz)."}
+        default=None,
+        metadata={
+            "help": "Local training data: .tsv, .csv, .jsonl or .json (optionally .gz). Without "
+            "--do_finetune_teacher, a classification task's file may be unlabeled text (no label column)."
+        },
     )
     validation_file: str | None = field(default=None, metadata={"help": "Local validation data (same formats)."})
     max_seq_length: int = field(
@@ -237,6 +244,7 @@ def load_and_check_inputs(
             validation_file=data_args.validation_file,
             max_train_samples=data_args.max_train_samples,
             max_eval_samples=data_args.max_eval_samples,
+            allow_unlabeled_train=not model_args.do_finetune_teacher,
         )
     if (training_args.do_train or model_args.do_finetune_teacher) and "train" not in raw_datasets:
         raise ValueError("--do_train and --do_finetune_teacher need training data: give --train_file")

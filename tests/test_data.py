@@ -196,7 +196,11 @@ def test_local_task_files(tmp_path):
         ("train.tsv", "sentence\tscore\na\t1\n", r"missing column 'label' \(unlabeled data .*found: \['sentence'"),
         ("train.tsv", "sentence\tlabel\n", r"train.tsv has no data rows"),
         ("train.tsv", "", r"train.tsv is empty \(no header line\)"),
-        ("train.tsv", "sentence\tlabel\na\t1\nb\t\n", r"row 1 has no label \(unlabeled rows are not supported\)"),
+        (
+            "train.tsv",
+            "sentence\tlabel\na\t1\nb\t\n",
+            r"row 1 has no label \(a file with a 'label' column needs one in every row\)",
+        ),
         ("train.tsv", "sentence\tlabel\na\t-1\n", r"row 0 has label '-1'; expected a class id in 0..1 or one of"),
         ("train.tsv", "sentence\tlabel\na\tpositive\nb\tmaybe\n", r"row 1 has label 'maybe'"),
         (
@@ -236,6 +240,38 @@ def test_bad_regression_label_is_rejected(tmp_path):
 def test_bad_arguments_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         load_task_dataset(**kwargs)
+
+
+# ---- unlabeled training text (distillation from a given teacher) ---------------------------------------------------
+
+
+def test_an_unlabeled_train_file_loads_as_text_when_allowed(tmp_path):
+    train = write(tmp_path / "train.jsonl", '{"text": "a good movie"}\n{"text": "a bad plot"}\n')
+    validation = write(tmp_path / "dev.jsonl", '{"text": "fine", "label": "pos"}\n')
+    dataset = load_task_dataset("imdb", train_file=train, validation_file=validation, allow_unlabeled_train=True)
+    assert dataset["train"].column_names == ["text"]
+    assert dataset["train"]["text"] == ["a good movie", "a bad plot"]
+    assert dataset["validation"]["label"] == [1]
+    assert dataset_label_names(dataset) == ["neg", "pos"]  # from the labeled split
+    with pytest.raises(ValueError, match=r"train.jsonl: missing column 'label' \(unlabeled data .* only for distil"):
+        load_task_dataset("imdb", train_file=train)
+
+
+def test_without_a_task_the_classes_of_unlabeled_training_text_come_from_the_validation_file(tmp_path):
+    train = write(tmp_path / "train.tsv", "sentence\nthe movie\n")
+    validation = write(tmp_path / "dev.tsv", "sentence\tlabel\ngood\tyes\nbad\tno\n")
+    dataset = load_task_dataset(train_file=train, validation_file=validation, allow_unlabeled_train=True)
+    assert dataset_label_names(dataset) == ["no", "yes"]
+    with pytest.raises(ValueError, match=r"train.tsv has no 'label' column, and without a task or a labeled valid"):
+        load_task_dataset(train_file=train, allow_unlabeled_train=True)
+
+
+def test_unlabeled_text_is_rejected_for_regression_and_for_validation(tmp_path):
+    pairs = write(tmp_path / "pairs.tsv", "sentence1\tsentence2\na\tb\n")
+    with pytest.raises(ValueError, match=r"pairs.tsv has no 'label' column, but a regression task trains on its lab"):
+        load_task_dataset("stsb", train_file=pairs, allow_unlabeled_train=True)
+    with pytest.raises(ValueError, match=r"pairs.tsv: missing column 'label'"):
+        load_task_dataset("rte", validation_file=pairs, allow_unlabeled_train=True)
 
 
 def test_an_empty_hub_split_is_rejected(monkeypatch):

@@ -191,6 +191,27 @@ def test_best_checkpoint_is_chosen_on_the_task_metric_unless_told_otherwise(
     assert saved_args["greater_is_better"] is (expected == "accuracy")
 
 
+def test_a_given_teacher_distils_on_unlabeled_training_text(run_glue_top, capsys, tmp_path, classifier_dir, train_tsv):
+    unlabeled = tmp_path / "unlabeled.tsv"
+    unlabeled.write_text(
+        "sentence\n" + "".join(line.split("\t")[0] + "\n" for line in train_tsv.read_text().splitlines()[1:])
+    )
+    argv = [
+        "--model_name_or_path", str(classifier_dir), "--task_name", "sst2",
+        "--train_file", str(unlabeled), "--validation_file", str(train_tsv), "--max_seq_length", "32",
+        "--do_train", "--do_eval", "--max_steps", "2", "--per_device_train_batch_size", "8", "--num_bins", "5",
+        "--sparsity_warmup_steps", "1", "--eval_teacher", "false",
+    ]  # fmt: skip
+    metrics = run_glue_top.main([*argv, *_common_args(tmp_path / "out")])
+    assert json.loads((tmp_path / "out" / "trainer_state.json").read_text())["global_step"] == 2
+    assert 0.0 <= metrics["eval_accuracy"] <= 1.0
+    # Fine-tuning a teacher needs labels: the same file is then refused, naming it.
+    with pytest.raises(SystemExit) as exit_info:
+        run_glue_top.main([*argv, "--do_finetune_teacher", *_common_args(tmp_path / "finetuned")])
+    assert exit_info.value.code == 2
+    assert "unlabeled.tsv: missing column 'label'" in capsys.readouterr().err
+
+
 def test_argument_given_reads_the_command_line_and_json_files(run_glue_top, tmp_path):
     assert run_glue_top.argument_given(["--metric_for_best_model", "f1"], "metric_for_best_model")
     assert run_glue_top.argument_given(["--metric_for_best_model=f1"], "metric_for_best_model")

@@ -15,7 +15,9 @@ column: a `ClassLabel` for classification, `float32` scores for regression (STS-
 
 Any of them may be gzip-compressed (`.gz`) and may start with a UTF-8 byte order mark. Labels may be class ids or,
 for a known task, the GLUE label names (e.g. `entailment`); without a task, integer labels and free-form strings
-become classes and decimal numbers make a regression task.
+become classes and decimal numbers make a regression task. With `allow_unlabeled_train=True` a classification task's
+training file may have no label column: ToP's distillation from a fine-tuned teacher never reads the training labels
+of a classifier, so unlabeled in-domain text can be distilled on.
 """
 
 from __future__ import annotations
@@ -150,6 +152,7 @@ def load_task_dataset(
     validation_file: str | Path | None = None,
     max_train_samples: int | None = None,
     max_eval_samples: int | None = None,
+    allow_unlabeled_train: bool = False,
 ) -> DatasetDict:
     """
     Load a task's train and validation data, from local files when given, else from the Hub.
@@ -163,15 +166,21 @@ def load_task_dataset(
         validation_file (`str` or `Path`, *optional*): same formats; for MNLI from the Hub, `validation_matched`.
         max_train_samples (`int`, *optional*): keep only the first rows of the train split.
         max_eval_samples (`int`, *optional*): keep only the first rows of the validation split.
+        allow_unlabeled_train (`bool`, *optional*, defaults to `False`):
+            Accept a `train_file` without a `label` column, for distillation from an already fine-tuned teacher
+            (whose logits are the only targets of a classifier's ToP losses). Its classes then come from the task or
+            from the labelled `validation_file`; a regression task always needs its training labels (its loss is
+            MSE on them). A file with a `label` column must still have a label in every row.
 
     Returns:
         [`~datasets.DatasetDict`]: `"train"` and `"validation"` (only the splits whose file was given, when loading
-        files), each with the text columns and `label`.
+        files), each with the text columns and `label` (an unlabeled training file: the text columns only).
 
     Raises:
         `ValueError`: for an unknown task; a missing file or unknown extension; a file missing a text or label column
         (naming the file, the missing columns and the columns found); a split without rows; a row without text or
-        label; a label outside the task's classes; a non-positive sample limit.
+        label; a label outside the task's classes; a non-positive sample limit; an unlabeled training file with
+        nothing to take the classes from, or for a regression task.
     """
     if task_name is not None:
         check_task_name(task_name)
@@ -184,7 +193,7 @@ def load_task_dataset(
         if path is not None
     }
     if files:
-        dataset = _load_files(files, task_name)
+        dataset = _load_files(files, task_name, allow_unlabeled_train)
     elif task_name is None:
         raise ValueError("give a task_name (to load it from the Hub) or a train_file and/or validation_file")
     else:
@@ -234,36 +243,53 @@ def find_text_columns(column_names: list[str], task_name: str | None = None) -> 
     raise ValueError(f"no text column(s) found: expected {layouts}; columns found: {list(column_names)}")
 
 
-def _load_files(files: dict[str, Path], task_name: str | None) -> DatasetDict:
+def _load_files(files: dict[str, Path], task_name: str | None, allow_unlabeled_train: bool) -> DatasetDict:
     tables = {}
     for split, path in files.items():
         if not path.is_file():
             raise ValueError(f"{split} file {str(path)!r} does not exist")
-        tables[split] = _read_table(path, task_name)
+        tables[split] = _read_table(path, task_name, labels_optional=allow_unlabeled_train and split == "train")
     text_columns = {split: list(texts) for split, (texts, _) in tables.items()}
     if len({tuple(columns) for columns in text_columns.values()}) > 1:
         raise ValueError(f"the files have different text columns: {text_columns}")
+    unlabeled = [str(files[split]) for split, (_, labels) in tables.items() if labels is None]
     if task_name is not None:
         label_names = TASKS[task_name].label_names
+    elif len(unlabeled) == len(tables):
+        raise ValueError(
+            f"{unlabeled[0]} has no {LABEL_COLUMN!r} column, and without a task or a labeled validation file there "
+            "is nothing to take the classes from: give the task name or a validation file"
+        )
     else:
-        label_names = _infer_label_names([label for _, labels in tables.values() for label in labels])
-    features = Features(
-        {column: Value("string") for column in next(iter(tables.values()))[0]}
-        | {LABEL_COLUMN: Value("float32") if label_names is None else ClassLabel(names=list(label_names))}
-    )
+        label_names = _infer_label_names([label for _, labels in tables.values() if labels for label in labels])
+    if label_names is None and unlabeled:
+        raise ValueError(
+            f"{unlabeled[0]} has no {LABEL_COLUMN!r} column, but a regression task trains on its labels (MSE)"
+        )
+    text_features = {column: Value("string") for column in next(iter(tables.values()))[0]}
+    label_feature = Value("float32") if label_names is None else ClassLabel(names=list(label_names))
     dataset = DatasetDict()
     for split, (texts, labels) in tables.items():
         path = files[split]
+        if labels is None:
+            dataset[split] = Dataset.from_dict(texts, features=Features(text_features))
+            continue
         if label_names is None:
             label_values = [_score(label, path, row) for row, label in enumerate(labels)]
         else:
             label_values = [_class_id(label, label_names, path, row) for row, label in enumerate(labels)]
+        features = Features(text_features | {LABEL_COLUMN: label_feature})
         dataset[split] = Dataset.from_dict(texts | {LABEL_COLUMN: label_values}, features=features)
     return dataset
 
 
-def _read_table(path: Path, task_name: str | None) -> tuple[dict[str, list[str]], list[object]]:
-    """Read one file into its text columns and its raw labels, checking columns, row count and missing values."""
+def _read_table(
+    path: Path, task_name: str | None, labels_optional: bool
+) -> tuple[dict[str, list[str]], list[object] | None]:
+    """
+    Read one file into its text columns and its raw labels (`None` for a file without a label column, when
+    `labels_optional`), checking columns, row count and missing values.
+    """
     file_format = _file_format(path)
     rows = _read_json_lines(path) if file_format == "json" else _read_delimited(path, file_format)
     header = next(rows)
@@ -279,12 +305,14 @@ def _read_table(path: Path, task_name: str | None) -> tuple[dict[str, list[str]]
         text_columns = find_text_columns(header, task_name)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-    if LABEL_COLUMN not in header:
+    labeled = LABEL_COLUMN in header
+    if not labeled and not labels_optional:
         raise ValueError(
-            f"{path}: missing column {LABEL_COLUMN!r} (unlabeled data cannot be trained or evaluated on); "
-            f"columns found: {header}"
+            f"{path}: missing column {LABEL_COLUMN!r} (unlabeled data cannot be evaluated on or fine-tuned on; a "
+            f"training file may be unlabeled only for distillation from a given teacher); columns found: {header}"
         )
-    positions = {column: header.index(column) for column in (*text_columns, LABEL_COLUMN)}
+    positions = {column: header.index(column) for column in text_columns}
+    label_position = header.index(LABEL_COLUMN) if labeled else None
     texts: dict[str, list[str]] = {column: [] for column in text_columns}
     labels = []
     for row, values in enumerate(rows):
@@ -293,13 +321,16 @@ def _read_table(path: Path, task_name: str | None) -> tuple[dict[str, list[str]]
             if not isinstance(text, str):
                 raise ValueError(f"{path}: row {row} has no text in column {column!r} (got {text!r})")
             texts[column].append(text)
-        label = values[positions[LABEL_COLUMN]]
-        if label is None or label == "" or (isinstance(label, float) and math.isnan(label)):
-            raise ValueError(f"{path}: row {row} has no label (unlabeled rows are not supported)")
-        labels.append(label)
-    if not labels:
+        if labeled:
+            label = values[label_position]
+            if label is None or label == "" or (isinstance(label, float) and math.isnan(label)):
+                raise ValueError(
+                    f"{path}: row {row} has no label (a file with a {LABEL_COLUMN!r} column needs one in every row)"
+                )
+            labels.append(label)
+    if not texts[text_columns[0]]:
         raise ValueError(f"{path} has no data rows")
-    return texts, labels
+    return texts, labels if labeled else None
 
 
 def _file_format(path: Path) -> str:
@@ -431,11 +462,16 @@ def dataset_label_names(dataset: Dataset | DatasetDict) -> list[str] | None:
     """
     The class names of a dataset's `label` column, or `None` for a regression task (float labels).
 
+    Args:
+        dataset ([`~datasets.Dataset`] or [`~datasets.DatasetDict`]): for a `DatasetDict`, its first split with a
+            `label` column (an unlabeled training split has none).
+
     Raises:
         `ValueError`: when the dataset has no `label` column, or one that is neither a `ClassLabel` nor a float.
     """
     if isinstance(dataset, DatasetDict):
-        dataset = next(iter(dataset.values()))
+        splits = list(dataset.values())
+        dataset = next((split for split in splits if LABEL_COLUMN in split.column_names), splits[0])
     label_feature = dataset.features.get(LABEL_COLUMN)
     if isinstance(label_feature, ClassLabel):
         return list(label_feature.names)
