@@ -101,7 +101,6 @@ from transformers_top.data import (
     TASKS,
     check_max_seq_length,
     dataset_label_names,
-    dataset_num_labels,
     load_task_dataset,
     tokenize_dataset,
 )
@@ -227,12 +226,12 @@ def argument_given(argv: list[str], name: str) -> bool:
 
 def load_and_check_inputs(
     model_args: ModelArguments, data_args: DataTrainingArguments, training_args: TopTrainingArguments
-) -> tuple[DatasetDict, list[str] | None, PreTrainedTokenizerBase]:
+) -> tuple[DatasetDict, list[str] | None, int, PreTrainedTokenizerBase]:
     """
     Load the data and the tokenizer, and check them against the job and the models before any training.
 
     Returns:
-        The raw datasets, their label names (`None` for regression) and the tokenizer.
+        The raw datasets, their label names (`None` for regression), the label count and the tokenizer.
 
     Raises:
         `ValueError` or `OSError`: naming the bad input (data file, split, label count, sequence length, teacher).
@@ -250,8 +249,12 @@ def load_and_check_inputs(
         raise ValueError("--do_train and --do_finetune_teacher need training data: give --train_file")
     if training_args.do_eval and "validation" not in raw_datasets:
         raise ValueError("--do_eval needs validation data: give --validation_file")
-    label_names = dataset_label_names(raw_datasets)
-    num_labels = dataset_num_labels(raw_datasets)
+    if data_args.task_name is not None:  # the task's classes, also when the only split is unlabeled training text
+        task_label_names = TASKS[data_args.task_name].label_names
+        label_names = None if task_label_names is None else list(task_label_names)
+    else:
+        label_names = dataset_label_names(raw_datasets)
+    num_labels = 1 if label_names is None else len(label_names)
     build_compute_metrics(data_args.task_name, num_labels)  # checks the label count against the task
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     model_config = AutoConfig.from_pretrained(model_args.model_name_or_path)
@@ -259,7 +262,7 @@ def load_and_check_inputs(
     if not model_args.do_finetune_teacher:
         teacher_path = model_args.teacher_path
         check_teacher_config(AutoConfig.from_pretrained(teacher_path), teacher_path, num_labels)
-    return raw_datasets, label_names, tokenizer
+    return raw_datasets, label_names, num_labels, tokenizer
 
 
 def check_teacher_config(config: PretrainedConfig, path: str, num_labels: int) -> None:
@@ -359,10 +362,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     set_seed(training_args.seed)
 
     try:
-        raw_datasets, label_names, tokenizer = load_and_check_inputs(model_args, data_args, training_args)
+        raw_datasets, label_names, num_labels, tokenizer = load_and_check_inputs(model_args, data_args, training_args)
     except (OSError, ValueError) as error:
         parser.error(str(error))
-    num_labels = dataset_num_labels(raw_datasets)
     compute_metrics = build_compute_metrics(data_args.task_name, num_labels)
 
     with training_args.main_process_first(desc="tokenizing the dataset"):

@@ -205,6 +205,10 @@ def test_a_given_teacher_distils_on_unlabeled_training_text(run_glue_top, capsys
     metrics = run_glue_top.main([*argv, *_common_args(tmp_path / "out")])
     assert json.loads((tmp_path / "out" / "trainer_state.json").read_text())["global_step"] == 2
     assert 0.0 <= metrics["eval_accuracy"] <= 1.0
+    # With the task named, no labeled file is needed at all: its classes are the task's.
+    train_only = [arg for arg in argv if arg not in ("--validation_file", str(train_tsv), "--do_eval")]
+    run_glue_top.main([*train_only, *_common_args(tmp_path / "train-only")])
+    assert json.loads((tmp_path / "train-only" / "trainer_state.json").read_text())["global_step"] == 2
     # Fine-tuning a teacher needs labels: the same file is then refused, naming it.
     with pytest.raises(SystemExit) as exit_info:
         run_glue_top.main([*argv, "--do_finetune_teacher", *_common_args(tmp_path / "finetuned")])
