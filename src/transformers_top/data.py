@@ -169,7 +169,7 @@ def load_task_dataset(
         allow_unlabeled_train (`bool`, *optional*, defaults to `False`):
             Accept a `train_file` without a `label` column, for distillation from an already fine-tuned teacher
             (whose logits are the only targets of a classifier's ToP losses). Its classes then come from the task or
-            from the labelled `validation_file`; a regression task always needs its training labels (its loss is
+            from the labeled `validation_file`; a regression task always needs its training labels (its loss is
             MSE on them). A file with a `label` column must still have a label in every row.
 
     Returns:
