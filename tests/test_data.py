@@ -235,6 +235,10 @@ def test_bad_regression_label_is_rejected(tmp_path):
         ({"task_name": "sst-2"}, "unknown task 'sst-2': supported tasks are"),
         ({"task_name": "sst2", "train_file": "/no/such/train.tsv"}, "train file '/no/such/train.tsv' does not exist"),
         ({"task_name": "sst2", "max_train_samples": 0}, "max_train_samples must be a positive integer, got 0"),
+        (
+            {"task_name": "sst2", "allow_unlabeled_train": "yes"},
+            "allow_unlabeled_train must be True or False, got 'yes'",
+        ),
     ],
 )
 def test_bad_arguments_are_rejected(kwargs, message):

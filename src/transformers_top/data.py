@@ -187,6 +187,8 @@ def load_task_dataset(
     for name, limit in (("max_train_samples", max_train_samples), ("max_eval_samples", max_eval_samples)):
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
             raise ValueError(f"{name} must be a positive integer, got {limit!r}")
+    if not isinstance(allow_unlabeled_train, bool):
+        raise ValueError(f"allow_unlabeled_train must be True or False, got {allow_unlabeled_train!r}")
     files = {
         split: Path(path)
         for split, path in (("train", train_file), ("validation", validation_file))
