@@ -43,6 +43,9 @@ bench-long: install
 	$(PY) benchmarks/distill_rows.py --extra_rows 2000 --output benchmarks/work/imdb/train_4k_seed13.jsonl
 	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.52 \
 		--distill_file $(CURDIR)/benchmarks/work/imdb/train_4k_seed13.jsonl --name accuracy_imdb_4k_reviews
+	$(PY) benchmarks/distill_rows.py --extra_rows 6000 --output benchmarks/work/imdb/train_8k_seed13.jsonl
+	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.57 \
+		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews
 	$(PY) benchmarks/accuracy.py --task mrpc --methods top top-frozen top-no-rank shallow truncation random plan-only
 	$(PY) benchmarks/latency.py --full
 
