@@ -46,6 +46,8 @@ bench-long: install
 	$(PY) benchmarks/distill_rows.py --extra_rows 6000 --output benchmarks/work/imdb/train_8k_seed13.jsonl
 	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.57 \
 		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews
+	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.59 \
+		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews_top
 	$(PY) benchmarks/accuracy.py --task mrpc --methods top top-frozen top-no-rank shallow truncation random plan-only
 	$(PY) benchmarks/latency.py --full
 
