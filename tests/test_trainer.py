@@ -597,6 +597,28 @@ def test_keeping_the_last_model_because_no_evaluation_reached_the_target_is_anno
     assert "the model at the end of training is kept" in caplog.text
 
 
+def padded_share(trainer: TopTrainer) -> float:
+    """Share of padding in the training batches the trainer builds for one epoch."""
+    masks = [batch["attention_mask"] for batch in trainer.get_train_dataloader()]
+    return 1.0 - sum(int(mask.sum()) for mask in masks) / sum(mask.numel() for mask in masks)
+
+
+def test_length_grouped_batches_cut_the_padding_and_train(tiny_bert_dir, tmp_path):
+    train = make_dataset(128, seed=3)
+    random_batches = make_trainer(tiny_bert_dir, tmp_path / "random", train_dataset=train)
+    grouped = make_trainer(
+        tiny_bert_dir,
+        tmp_path / "grouped",
+        train_dataset=train,
+        train_sampling_strategy="group_by_length",
+        max_steps=3,
+    )
+    assert padded_share(grouped) < padded_share(random_batches) / 2
+    grouped.train()
+    assert grouped.state.global_step == 3
+    assert all(math.isfinite(entry["loss"]) for entry in grouped.state.log_history if "loss" in entry)
+
+
 # ---- construction errors ------------------------------------------------------------------------------------------
 
 
