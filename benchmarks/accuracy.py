@@ -204,6 +204,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="batch the ToP runs' training rows by length (`--train_sampling_strategy group_by_length`): less "
         "padding, so cheaper steps on long, uneven texts such as IMDB's; named in the run folders",
     )
+    parser.add_argument(
+        "--target_sparsity_tolerance",
+        type=float,
+        help="how far under its target a ToP run's evaluation may be and still be kept (default: the trainer's, the "
+        "spec's 0.01); 0 keeps only models at the FLOPs budget; named in the run folders",
+    )
     parser.add_argument("--teacher_learning_rate", type=float, default=5e-5)
     parser.add_argument(
         "--seed",
@@ -233,6 +239,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--num_bins must be at least 1, got {args.num_bins}")
     if not 0 < args.frozen_plan_ratio < 0.5:
         parser.error(f"--frozen_plan_ratio must be in (0, 0.5) (the warm-up takes half), got {args.frozen_plan_ratio}")
+    if args.target_sparsity_tolerance is not None and not 0 <= args.target_sparsity_tolerance < 1:
+        parser.error(f"--target_sparsity_tolerance must be in [0, 1), got {args.target_sparsity_tolerance}")
     if args.data_dir is None or not (args.data_dir / preset.train_file).is_file():
         parser.error(f"--data_dir {args.data_dir} does not hold {preset.train_file}")
     if args.distill_file is not None and not (args.data_dir / args.distill_file).is_file():
@@ -259,6 +267,8 @@ class Benchmark:
         self.bins_label = "" if args.num_bins == DEFAULT_NUM_BINS else f"-k{args.num_bins}"
         self.layers_label = "" if args.prune_layers is None else "-p" + "_".join(map(str, args.prune_layers))
         self.seed_label = "" if args.seed == DEFAULT_SEED else f"-s{args.seed}"
+        tolerance = args.target_sparsity_tolerance
+        self.tolerance_label = "" if tolerance is None else f"-tol{tolerance:g}"
         self.train_file = args.data_dir / (args.distill_file or self.preset.train_file)
         self.data_label = "" if args.distill_file is None else f"-d{args.distill_file.name.split('.')[0]}"
         # The labels (run folder suffix, description) of every non-default setting of the ToP runs.
@@ -272,6 +282,7 @@ class Benchmark:
                 (self.layers_label, f"prune layers {' '.join(map(str, args.prune_layers or []))}"),
                 ("" if args.plan_freeze_rule == "threshold" else "-expected", "expected-ratio freeze"),
                 ("-glen" if args.group_by_length else "", "length-grouped batches"),
+                (self.tolerance_label, f"kept within {args.target_sparsity_tolerance:g} of the target"),
                 (self.seed_label, f"seed {args.seed}"),
             )
             if label
@@ -371,6 +382,11 @@ class Benchmark:
             *(["--prune_layers", *map(str, self.args.prune_layers)] if self.args.prune_layers else []),
             "--plan_freeze_rule", self.args.plan_freeze_rule,
             *(["--train_sampling_strategy", "group_by_length"] if self.args.group_by_length else []),
+            *(
+                []
+                if self.args.target_sparsity_tolerance is None
+                else ["--target_sparsity_tolerance", str(self.args.target_sparsity_tolerance)]
+            ),
             "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
             "--eval_delay", str(self.training_steps() // 2), "--logging_steps", steps, "--eval_strategy", "steps",
             "--eval_steps", steps, "--save_strategy", "steps", "--save_steps", steps, "--save_total_limit", "2",

@@ -574,6 +574,20 @@ def test_best_model_only_among_evaluations_that_reached_the_target(tiny_bert_dir
     assert trainer.state.best_metric == 0.80
 
 
+def test_a_zero_tolerance_keeps_only_models_that_reach_the_flops_budget(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(
+        tiny_bert_dir, tmp_path, target_sparsity=0.6, target_sparsity_tolerance=0.0, metric_for_best_model="accuracy"
+    )
+    evaluations = [
+        ({"eval_accuracy": 0.90, "eval_sparsity": 0.599}, False),  # within the spec's 0.01, not within 0
+        ({"eval_accuracy": 0.80, "eval_sparsity": 0.60}, True),
+        ({"eval_accuracy": 0.85, "eval_sparsity": 0.633}, True),
+    ]
+    for metrics, is_best in evaluations:
+        assert trainer._determine_best_metric(metrics, trial=None) is is_best, metrics
+    assert trainer.state.best_metric == 0.85
+
+
 def test_keeping_the_last_model_because_no_evaluation_reached_the_target_is_announced(tiny_bert_dir, tmp_path, caplog):
     trainer = make_trainer(
         tiny_bert_dir,

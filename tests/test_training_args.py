@@ -33,6 +33,8 @@ def test_defaults_follow_the_spec(tmp_path):
         ("target_sparsity", -0.1),
         ("target_sparsity", True),
         ("target_sparsity", "0.5"),
+        ("target_sparsity_tolerance", -0.01),
+        ("target_sparsity_tolerance", 1.0),
         ("sparsity_warmup_steps", -1),
         ("sparsity_warmup_steps", 2.5),
         ("sparsity_warmup_ratio", 1.5),

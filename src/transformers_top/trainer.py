@@ -26,11 +26,10 @@ logger = logging.getLogger(__name__)
 
 #: Minimum share of the ranking-distillation weight kept after the sparsity warm-up (spec section 3).
 RANK_DISTILL_FLOOR = 0.01
-#: Evaluations whose realized sparsity is this far below the target cannot become the best model (spec section 4).
-TARGET_TOLERANCE = 0.01
 #: Training arguments listed in the model card.
 CARD_HYPERPARAMETERS = (
     "target_sparsity",
+    "target_sparsity_tolerance",
     "learning_rate",
     "mask_learning_rate",
     "lagrangian_learning_rate",
@@ -405,16 +404,20 @@ class TopTrainer(Trainer):
             closest = max(evaluations, key=lambda entry: entry["eval_sparsity"])
             logger.warning(
                 f"load_best_model_at_end: no evaluation reached target_sparsity {self.args.target_sparsity:g} "
-                f"(within {TARGET_TOLERANCE}; the highest realized sparsity was {closest['eval_sparsity']:.4f} at "
+                f"(within {self.args.target_sparsity_tolerance:g}; the highest realized sparsity was "
+                f"{closest['eval_sparsity']:.4f} at "
                 f"step {closest['step']}), so the model at the end of training is kept. Train longer, or ask for a "
                 "slightly higher target_sparsity."
             )
         return output
 
     def _determine_best_metric(self, metrics: dict[str, float], trial) -> bool:
-        """Only evaluations whose realized sparsity reached the target (within 0.01) may become the best model."""
+        """
+        Only evaluations whose realized sparsity reached the target (within `target_sparsity_tolerance`) may become
+        the best model.
+        """
         sparsity = metrics.get("eval_sparsity")
-        if sparsity is not None and sparsity < self.args.target_sparsity - TARGET_TOLERANCE:
+        if sparsity is not None and sparsity < self.args.target_sparsity - self.args.target_sparsity_tolerance:
             return False
         return super()._determine_best_metric(metrics, trial)
 

@@ -20,6 +20,9 @@ class TopTrainingArguments(TrainingArguments):
     Args:
         target_sparsity (`float`, defaults to 0.5):
             Fraction of the encoder FLOPs to remove, measured on real (non-padding) tokens; in `[0, 1)`.
+        target_sparsity_tolerance (`float`, defaults to 0.01):
+            How far below `target_sparsity` an evaluation's realized sparsity may be and still become the best model
+            (`load_best_model_at_end`); the spec's is 0.01. 0 keeps only models that reach the FLOPs budget itself.
         sparsity_warmup_steps (`int`, defaults to 0):
             Optimizer steps over which the sparsity target ramps linearly from 0 to `target_sparsity`. When 0,
             `sparsity_warmup_ratio` of the total steps is used instead.
@@ -68,6 +71,10 @@ class TopTrainingArguments(TrainingArguments):
 
     target_sparsity: float = field(
         default=0.5, metadata={"help": "Fraction of encoder FLOPs to remove on real tokens, in [0, 1)."}
+    )
+    target_sparsity_tolerance: float = field(
+        default=0.01,
+        metadata={"help": "How far below target_sparsity an evaluation may be and still become the best model."},
     )
     sparsity_warmup_steps: int = field(
         default=0,
@@ -122,6 +129,7 @@ class TopTrainingArguments(TrainingArguments):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_range("target_sparsity", self.target_sparsity, 0.0, 1.0, high_inclusive=False)
+        _check_range("target_sparsity_tolerance", self.target_sparsity_tolerance, 0.0, 1.0, high_inclusive=False)
         _check_int("sparsity_warmup_steps", self.sparsity_warmup_steps, minimum=0)
         _check_range("sparsity_warmup_ratio", self.sparsity_warmup_ratio, 0.0, 1.0)
         _check_int("frozen_plan_steps", self.frozen_plan_steps, minimum=0)
