@@ -405,9 +405,8 @@ class TopTrainer(Trainer):
             logger.warning(
                 f"load_best_model_at_end: no evaluation reached target_sparsity {self.args.target_sparsity:g} "
                 f"(within {self.args.target_sparsity_tolerance:g}; the highest realized sparsity was "
-                f"{closest['eval_sparsity']:.4f} at "
-                f"step {closest['step']}), so the model at the end of training is kept. Train longer, or ask for a "
-                "slightly higher target_sparsity."
+                f"{closest['eval_sparsity']:.4f} at step {closest['step']}), so the model at the end of training is "
+                "kept. Train longer, or ask for a slightly higher target_sparsity."
             )
         return output
 
