@@ -54,6 +54,9 @@ bench-long: install
 		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews_2epochs_glen_t06
 	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.59 --prune_epochs 3 --group_by_length \
 		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews_3epochs_glen_t059
+	$(PY) benchmarks/distill_rows.py --extra_rows 14000 --output benchmarks/work/imdb/train_16k_seed13.jsonl
+	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.6 --group_by_length --target_sparsity_tolerance 0 \
+		--distill_file $(CURDIR)/benchmarks/work/imdb/train_16k_seed13.jsonl --name accuracy_imdb_16k_reviews_glen_t06_tol0
 	$(PY) benchmarks/accuracy.py --task mrpc --methods top top-frozen top-no-rank shallow truncation random plan-only
 	$(PY) benchmarks/latency.py --full
 
