@@ -155,6 +155,20 @@ def test_token_importance_with_a_plan_has_the_pruned_length_and_a_gradient(bert_
     assert top.encoder.layer[3].attention.self.query.weight.grad.abs().sum() > 0
 
 
+def test_token_importance_under_bf16_autocast_is_summed_in_float32(bert_dir, tiny_batch):
+    # Training with --bf16 runs the forward under autocast: the importance that ranks the tokens must keep float32
+    # precision (a bfloat16 sum keeps ~3 digits and ties the ranks of close tokens), close to the float32 values.
+    top = load_top(bert_dir, TopBertModel)
+    with torch.no_grad():
+        expected = top(**tiny_batch, importance_layers=[1, 2]).token_importance
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            importance = top(**tiny_batch, importance_layers=[1, 2]).token_importance
+    for layer in (1, 2):
+        assert importance[layer].dtype == torch.float32
+        torch.testing.assert_close(importance[layer], expected[layer], atol=2e-3, rtol=0)
+        torch.testing.assert_close(importance[layer].sum(dim=1), torch.ones(3), atol=1e-5, rtol=0)
+
+
 def test_importance_layers_out_of_range(bert_dir, tiny_batch):
     with pytest.raises(ValueError, match=re.escape("importance_layers must be within 0..3, got [4]")):
         load_top(bert_dir, TopBertModel)(**tiny_batch, importance_layers=[4])
