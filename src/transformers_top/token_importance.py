@@ -63,11 +63,14 @@ def _received_attention(probs: torch.Tensor, query_weights: torch.Tensor) -> tor
     Attention received by each key, summed over the weighted queries: `(..., 1, length) @ (..., length, length)`.
     One read of `probs` (an einsum over these subscripts first permutes `probs` into a copy, several times slower).
 
-    The sum is taken in float32 with autocast off: under bfloat16 autocast (`--bf16`) a bfloat16 result keeps about
+    Under autocast (`--bf16` training) the sum is taken in float32 with autocast off: a bfloat16 result keeps about
     three significant digits, which ties the ranks of a third of the tokens of a 300-token text, so training would
-    rank tokens differently from the float32 inference.
+    rank tokens differently from the float32 inference. Without autocast (inference) the product runs as it is.
     """
-    with torch.autocast(probs.device.type, enabled=False):
+    device_type = probs.device.type
+    if not torch.is_autocast_enabled(device_type):
+        return torch.matmul(query_weights, probs)
+    with torch.autocast(device_type, enabled=False):
         return torch.matmul(query_weights.float(), probs.float())
 
 
