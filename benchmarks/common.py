@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from transformers_top.latency import cpu_model
+from transformers_top.sharing.hardware import cpu_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"

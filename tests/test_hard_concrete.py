@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from transformers_top.hard_concrete import (
+from transformers_top.models.hard_concrete import (
     BETA,
     BIN_LOG_ALPHA_INIT,
     GATE_LOG_ALPHA_INIT,

@@ -18,10 +18,17 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, pipeline
 
 import transformers_top
-from transformers_top import TopBertForSequenceClassification, TopBertModel, TopModelCardData, push_pruned_model
-from transformers_top.flops import plan_lengths
+from transformers_top import (
+    TopBertForSequenceClassification,
+    TopBertModel,
+    TopModelCardData,
+    push_pruned_model,
+    save_pruned_model,
+)
+from transformers_top.models.flops import plan_lengths
 
-PACKAGE_DIR = Path(transformers_top.__file__).parent
+#: The Hub-portable model files: exactly the Python files a saved model carries (its `__init__.py` aside).
+MODELS_DIR = Path(transformers_top.__file__).parent / "models"
 PLOT_BYTES = b"\x89PNG\r\n\x1a\nstand-in image bytes"
 SENTENCES = ["the movie was really good , not boring and not slow !", "dull plot ."]
 CARD = TopModelCardData(
@@ -46,18 +53,21 @@ def repo_files(hub, repo_id: str) -> dict[str, bytes]:
     return repo.resolve("main").files
 
 
-def test_push_to_hub_uploads_everything_in_one_commit(loopback_hub, tiny_pruned_classifier, tiny_tokenizer, plot):
-    commit = tiny_pruned_classifier.push_to_hub("round-trip", card_data=CARD, tokenizer=tiny_tokenizer, plot=plot)
+def test_push_pruned_model_uploads_everything_in_one_commit(
+    loopback_hub, tiny_pruned_classifier, tiny_tokenizer, plot
+):
+    commit = push_pruned_model(
+        tiny_pruned_classifier, "round-trip", card_data=CARD, tokenizer=tiny_tokenizer, plot=plot
+    )
 
     repo_id = "test-user/round-trip"  # a bare name goes to the token owner's namespace
     history = loopback_hub.repos[repo_id].history()
     assert [entry.sha for entry in history[1:]] == [commit.oid]  # the repository's initial commit, then ours
     files = repo_files(loopback_hub, repo_id)
     portable = {name for name in files if name.endswith(".py")}
-    assert {"configuration_top_bert.py", "modeling_top_bert.py"} <= portable
-    assert not portable & {"hub.py", "model_card.py", "trainer.py", "__init__.py"}
+    assert portable == {path.name for path in MODELS_DIR.glob("*.py")} - {"__init__.py"}
     for name in portable:
-        assert files[name] == (PACKAGE_DIR / name).read_bytes(), name
+        assert files[name] == (MODELS_DIR / name).read_bytes(), name
     assert {"config.json", "model.safetensors", "README.md", "kept_tokens.png", "tokenizer_config.json"} <= set(files)
     assert files["kept_tokens.png"] == PLOT_BYTES
 
@@ -227,10 +237,10 @@ def test_pinned_revision_loads_the_pinned_weights(loopback_hub, tiny_pruned_clas
     assert "model.safetensors" in {sibling.rfilename for sibling in api.model_info(repo_id).siblings}
 
 
-def test_save_pretrained_with_push_to_hub_uploads_the_top_card(loopback_hub, tiny_pruned_classifier, tmp_path):
+def test_save_pruned_model_with_push_to_hub_uploads_the_top_card(loopback_hub, tiny_pruned_classifier, tmp_path):
     # transformers' own save_pretrained(push_to_hub=True) would write a generic card; the repository defaults to the
     # folder's name, in the token owner's namespace, as in transformers.
-    commit = tiny_pruned_classifier.save_pretrained(tmp_path / "saved-top", push_to_hub=True)
+    commit = save_pruned_model(tiny_pruned_classifier, tmp_path / "saved-top", push_to_hub=True)
     files = repo_files(loopback_hub, "test-user/saved-top")
     assert [entry.sha for entry in loopback_hub.repos["test-user/saved-top"].history()[1:]] == [commit.oid]
     assert {"config.json", "model.safetensors", "modeling_top_bert.py", "README.md"} <= set(files)
@@ -242,25 +252,25 @@ def test_save_pretrained_with_push_to_hub_uploads_the_top_card(loopback_hub, tin
     folder = tmp_path / "with-card"
     folder.mkdir()
     written = transformers_top.save_model_card(folder, tiny_pruned_classifier, CARD)
-    tiny_pruned_classifier.save_pretrained(folder, push_to_hub=True, repo_id="test-user/with-card")
+    save_pruned_model(tiny_pruned_classifier, folder, push_to_hub=True, repo_id="test-user/with-card")
     assert repo_files(loopback_hub, "test-user/with-card")["README.md"].decode() == str(written)
 
-    # Without push_to_hub it is transformers' save_pretrained: nothing is uploaded.
+    # Without push_to_hub it is the model's save_pretrained: nothing is uploaded.
     repos_before = set(loopback_hub.repos)
-    assert tiny_pruned_classifier.save_pretrained(tmp_path / "local-only") is None
+    assert save_pruned_model(tiny_pruned_classifier, tmp_path / "local-only") is None
     assert set(loopback_hub.repos) == repos_before
     assert (tmp_path / "local-only" / "config.json").is_file()
 
 
-@pytest.mark.parametrize("push", ["push_to_hub", "save_pretrained"])
+@pytest.mark.parametrize("push", ["push_pruned_model", "save_pruned_model"])
 def test_model_with_training_masks_is_refused(loopback_hub, tiny_bert_config, tmp_path, push):
     model = TopBertForSequenceClassification(transformers_top.TopBertConfig.from_bert_config(tiny_bert_config))
     model.add_pruning_masks()
     with pytest.raises(ValueError, match=r"still holds its training masks .* call model.finalize_pruning\(\) first"):
-        if push == "push_to_hub":
-            model.push_to_hub("test-user/not-finalized")
+        if push == "push_pruned_model":
+            push_pruned_model(model, "test-user/not-finalized")
         else:
-            model.save_pretrained(tmp_path / "not-finalized", push_to_hub=True)
+            save_pruned_model(model, tmp_path / "not-finalized", push_to_hub=True)
     assert "test-user/not-finalized" not in loopback_hub.repos
     assert not (tmp_path / "not-finalized").exists()
 
@@ -269,7 +279,7 @@ def test_model_with_training_masks_is_refused(loopback_hub, tiny_bert_config, tm
 def test_malformed_repo_id_is_refused(loopback_hub, tiny_pruned_classifier, repo_id):
     repos_before = set(loopback_hub.repos)
     with pytest.raises(ValueError, match="repo_id must be 'namespace/name' or 'name'"):
-        tiny_pruned_classifier.push_to_hub(repo_id)
+        push_pruned_model(tiny_pruned_classifier, repo_id)
     assert set(loopback_hub.repos) == repos_before
 
 
@@ -277,17 +287,17 @@ def test_bad_card_plot_or_folder_is_refused_before_upload(loopback_hub, tiny_pru
     bad_card = TopModelCardData(flops_reduction=2.0)
     bad_card.flops_reduction = "2.0x"
     with pytest.raises(ValueError, match=r"card field flops_reduction must be a finite number, got '2\.0x'"):
-        tiny_pruned_classifier.push_to_hub("test-user/bad-card", card_data=bad_card)
+        push_pruned_model(tiny_pruned_classifier, "test-user/bad-card", card_data=bad_card)
     with pytest.raises(ValueError, match="card_data must be a TopModelCardData, got dict"):
-        tiny_pruned_classifier.push_to_hub("test-user/bad-card", card_data={"flops_reduction": 2.0})
+        push_pruned_model(tiny_pruned_classifier, "test-user/bad-card", card_data={"flops_reduction": 2.0})
     with pytest.raises(ValueError, match="plot must be an existing"):
-        tiny_pruned_classifier.push_to_hub("test-user/bad-card", plot=tmp_path / "missing.png")
+        push_pruned_model(tiny_pruned_classifier, "test-user/bad-card", plot=tmp_path / "missing.png")
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "notes.txt").write_text("keep me")
     with pytest.raises(ValueError, match="save_directory must be a new or empty directory"):
-        tiny_pruned_classifier.push_to_hub("test-user/bad-card", save_directory=tmp_path / "used")
+        push_pruned_model(tiny_pruned_classifier, "test-user/bad-card", save_directory=tmp_path / "used")
     with pytest.raises(ValueError, match="tokenizer must have a save_pretrained method, got str"):
-        tiny_pruned_classifier.push_to_hub("test-user/bad-card", tokenizer="bert-base-uncased")
+        push_pruned_model(tiny_pruned_classifier, "test-user/bad-card", tokenizer="bert-base-uncased")
     assert "test-user/bad-card" not in loopback_hub.repos
     assert (tmp_path / "used" / "notes.txt").read_text() == "keep me"
 
@@ -311,3 +321,28 @@ def test_failed_upload_leaves_local_files_intact(loopback_hub, tiny_pruned_class
     reloaded = TopBertForSequenceClassification.from_pretrained(save_directory)
     assert all(torch.equal(reloaded.state_dict()[name], tensor) for name, tensor in weights.items())
     assert all(torch.equal(tiny_pruned_classifier.state_dict()[name], tensor) for name, tensor in weights.items())
+
+
+def test_save_pruned_model_opens_a_pull_request_with_create_pr(loopback_hub, tiny_pruned_classifier, tmp_path):
+    first = save_pruned_model(tiny_pruned_classifier, tmp_path / "main", push_to_hub=True, repo_id="test-user/pr")
+    (tmp_path / "proposal").mkdir()
+    transformers_top.save_model_card(tmp_path / "proposal", tiny_pruned_classifier, CARD)  # a change to propose
+    commit = save_pruned_model(
+        tiny_pruned_classifier, tmp_path / "proposal", push_to_hub=True, repo_id="test-user/pr", create_pr=True
+    )
+    repo = loopback_hub.repos["test-user/pr"]
+    assert commit.pr_num == 1 and commit.pr_revision == "refs/pr/1"
+    assert repo.branches["refs/pr/1"] == commit.oid and repo.branches["main"] == first.oid
+    with pytest.raises(ValueError, match="create_pr must be True or False, got 'yes'"):
+        save_pruned_model(
+            tiny_pruned_classifier, tmp_path / "x", push_to_hub=True, repo_id="test-user/pr", create_pr="yes"
+        )
+
+
+def test_the_models_own_methods_are_transformers(tiny_pruned_classifier):
+    """Importing the plugin changes no class: the card-writing upload is the explicit push_pruned_model."""
+    from transformers import PreTrainedModel
+
+    assert type(tiny_pruned_classifier).push_to_hub is PreTrainedModel.push_to_hub
+    # save_pretrained is the portable file's own (it writes auto_map), the same with and without the plugin.
+    assert type(tiny_pruned_classifier).save_pretrained.__module__ == "transformers_top.models.pruned_encoder"

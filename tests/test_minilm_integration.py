@@ -10,7 +10,7 @@ import torch
 from transformers import AutoTokenizer, BertModel
 
 from transformers_top import TopBertModel, count_flops
-from transformers_top.flops import plan_lengths
+from transformers_top.models.flops import plan_lengths
 
 pytestmark = pytest.mark.integration
 

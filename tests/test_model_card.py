@@ -9,8 +9,8 @@ import torch
 from huggingface_hub import ModelCard
 
 from transformers_top import TopBertConfig, TopBertModel
-from transformers_top.flops import plan_lengths
-from transformers_top.model_card import TopModelCardData, create_model_card, save_model_card
+from transformers_top.models.flops import plan_lengths
+from transformers_top.sharing.model_card import TopModelCardData, create_model_card, save_model_card
 
 FULL_RUN = dict(
     base_model="someone/bert-finetuned-sst2",
@@ -218,5 +218,5 @@ def test_save_model_card_rejects_a_bad_plot_and_writes_nothing(tiny_pruned_class
 def test_save_model_card_rejects_a_missing_directory(tiny_pruned_classifier, tmp_path):
     with pytest.raises(ValueError, match="save_directory must be an existing directory"):
         save_model_card(tmp_path / "nowhere", tiny_pruned_classifier)
-    with pytest.raises(ValueError, match="model must be a TopBertPreTrainedModel, got str"):
+    with pytest.raises(ValueError, match=r"model must be a ToP model \(e.g. TopBertForSequenceClassification\), got str"):
         save_model_card(tmp_path, "bert-base-uncased")

@@ -21,8 +21,8 @@ from transformers import (
 )
 
 from transformers_top import TopBertConfig, TopBertForSequenceClassification, TopBertModel
-from transformers_top.flops import plan_lengths
-from transformers_top.hard_concrete import BETA
+from transformers_top.models.flops import plan_lengths
+from transformers_top.models.hard_concrete import BETA
 
 PLAN = [1.0, 1.0, 0.5, 0.5]
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification
 
-from transformers_top.ranking_loss import rank_distillation_loss, teacher_final_importance, teacher_top_k
+from transformers_top.training.losses import rank_distillation_loss, teacher_final_importance, teacher_top_k
 
 #: Two samples of 6 positions: the first has 6 real tokens, the second 3 ([CLS] + 2, fewer than k = 3).
 ALIVE = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], dtype=torch.bool)

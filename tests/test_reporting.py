@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from timing import compare_latency
 from torch import nn
 
 from transformers_top import TopBertConfig
-from transformers_top.flops import plan_lengths
-from transformers_top.latency import compare_latency, describe_hardware
-from transformers_top.plots import kept_token_fractions, plot_kept_tokens
+from transformers_top.models.flops import plan_lengths
+from transformers_top.sharing.hardware import describe_hardware, hardware_line
+from transformers_top.sharing.kept_tokens_plot import kept_token_fractions, plot_kept_tokens
 
 
 def test_kept_token_fractions_weigh_each_sequence_by_its_tokens(tiny_bert_config):
@@ -64,3 +65,8 @@ def test_describe_hardware_names_the_machine():
     hardware = describe_hardware()
     assert hardware["cpu"] and hardware["logical_cores"] >= 1 and hardware["torch_threads"] >= 1
     assert hardware["torch"] == torch.__version__
+
+
+def test_hardware_line_names_cpu_threads_and_torch():
+    line = hardware_line({"cpu": "Some CPU", "torch_threads": 2, "torch": "2.13.0"})
+    assert line == "Some CPU, 2 threads, torch 2.13.0"

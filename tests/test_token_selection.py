@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from transformers_top.token_selection import (
+from transformers_top.models.token_selection import (
     count_kept,
     gather_kept_tokens,
     gather_tokens,

@@ -28,8 +28,8 @@ from transformers_top import (
     TrainingDivergedError,
     count_flops,
 )
-from transformers_top.flops import encoder_flops
-from transformers_top.hard_concrete import LOG_ALPHA_RANGE
+from transformers_top.models.flops import encoder_flops
+from transformers_top.models.hard_concrete import LOG_ALPHA_RANGE
 
 #: The target of the short training run and the tolerance the issue asks for.
 TARGET = 0.5
@@ -626,7 +626,7 @@ def test_keeping_the_last_model_because_no_evaluation_reached_the_target_is_anno
         load_best_model_at_end=True,
         metric_for_best_model="loss",
     )
-    with caplog.at_level("WARNING", logger="transformers_top.trainer"):
+    with caplog.at_level("WARNING", logger="transformers_top.training.trainer"):
         trainer.train()
     assert trainer.state.best_model_checkpoint is None
     assert "no evaluation reached target_sparsity 0.5 (within 0.01; the highest realized sparsity was" in caplog.text

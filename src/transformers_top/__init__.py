@@ -1,37 +1,32 @@
-"""transformers-top: ToP token pruning for Hugging Face BERT models.
+"""transformers-top: ToP token pruning for Hugging Face encoders.
+
+The package has three wings:
+
+- `transformers_top.models`: the Hub-portable model files (configuration, modeling and the pruning mechanics), the
+  ones `save_pretrained` copies next to `config.json`;
+- `transformers_top.training`: `TopTrainingArguments`, `TopTrainer` and its losses;
+- `transformers_top.sharing`: the Hub upload with the ToP model card, and the kept-tokens plot.
 
 Importing the package registers the `top_bert` model type with `AutoConfig`, `AutoModel` and
-`AutoModelForSequenceClassification` (importing it again is harmless), and makes the models' `push_to_hub` upload
-the ToP model card (see `transformers_top.hub`).
+`AutoModelForSequenceClassification` (importing it again is harmless). It changes no class.
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
-
-from .configuration_top_bert import TopBertConfig
-from .flops import count_flops
-from .hub import push_pruned_model, save_pruned_model
-from .model_card import TopModelCardData, save_model_card
-from .modeling_top_bert import (
+from .auto_classes import register_auto_classes
+from .models import (
+    TopBertConfig,
     TopBertForSequenceClassification,
     TopBertModel,
     TopBertModelOutput,
     TopBertPreTrainedModel,
     TopSequenceClassifierOutput,
+    count_flops,
 )
-from .trainer import TopTrainer, TrainingDivergedError
-from .training_args import TopTrainingArguments
+from .sharing import TopModelCardData, create_model_card, push_pruned_model, save_model_card, save_pruned_model
+from .training import TopTrainer, TopTrainingArguments, TrainingDivergedError
 
 __version__ = "0.1.0"
 
-AutoConfig.register(TopBertConfig.model_type, TopBertConfig, exist_ok=True)
-AutoModel.register(TopBertConfig, TopBertModel, exist_ok=True)
-AutoModelForSequenceClassification.register(TopBertConfig, TopBertForSequenceClassification, exist_ok=True)
-
-# modeling_top_bert.py is copied to the Hub for trust_remote_code users, so it cannot import the card code; the
-# package gives its own classes the push and save_pretrained(push_to_hub=True) that keep the ToP model card (see
-# transformers_top.hub).
-TopBertPreTrainedModel.push_to_hub = push_pruned_model
-TopBertPreTrainedModel.save_pretrained = save_pruned_model
+register_auto_classes()
 
 __all__ = [
     "TopBertConfig",
@@ -46,6 +41,7 @@ __all__ = [
     "TrainingDivergedError",
     "__version__",
     "count_flops",
+    "create_model_card",
     "push_pruned_model",
     "save_model_card",
     "save_pruned_model",

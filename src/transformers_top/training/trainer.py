@@ -1,107 +1,44 @@
-"""[`TopTrainer`]: turns a fine-tuned BERT (the teacher) into a token-pruned student (ToP spec, sections 2-4)."""
+"""[`TopTrainer`]: turns a fine-tuned encoder (the teacher) into a token-pruned student (see `docs/training.md`)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import logging
-import math
 import os
 from collections import defaultdict
 
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
-from transformers import PreTrainedModel, Trainer, TrainerCallback
+from transformers import PreTrainedModel, Trainer
 
-from .configuration_top_bert import TopBertConfig
-from .flops import count_flops, total_flops
-from .model_card import TopModelCardData, is_repo_id, save_model_card
-from .modeling_top_bert import TopBertPreTrainedModel
-from .plots import plot_kept_tokens
-from .ranking_loss import rank_distillation_loss, teacher_final_importance
-from .training_args import TopTrainingArguments
+from ..models.flops import flops_metrics
+from ..models.pruned_encoder import TokenPruningPreTrainedMixin
+from ..sharing.kept_tokens_plot import plot_kept_tokens
+from ..sharing.model_card import TopModelCardData, save_model_card
+from .losses import logit_distillation_loss, rank_distillation_loss, teacher_final_importance
+from .optimization import ClampLogAlphas, check_optimizer_kwargs, hold_mask_learning_rates, parameter_groups
+from .run_card import card_data_from_run
+from .student_teacher import check_teacher, resolve_rank_layers
+from .training_args import DEFAULT_FROZEN_PLAN_RATIO, TopTrainingArguments
 
 logger = logging.getLogger(__name__)
 
-#: Minimum share of the ranking-distillation weight kept after the sparsity warm-up (spec section 3).
+#: Minimum share of the ranking-distillation weight kept after the sparsity warm-up.
 RANK_DISTILL_FLOOR = 0.01
-#: Training arguments listed in the model card.
-CARD_HYPERPARAMETERS = (
-    "target_sparsity",
-    "target_sparsity_tolerance",
-    "learning_rate",
-    "mask_learning_rate",
-    "lagrangian_learning_rate",
-    "num_train_epochs",
-    "max_steps",
-    "per_device_train_batch_size",
-    "gradient_accumulation_steps",
-    "sparsity_warmup_steps",
-    "sparsity_warmup_ratio",
-    "frozen_plan_steps",
-    "frozen_plan_ratio",
-    "distill_temperature",
-    "rank_distill_alpha",
-    "rank_distill_topk",
-    "rank_distill_loss",
-    "num_bins",
-    "plan_freeze_rule",
-    "seed",
-)
 
 
 class TrainingDivergedError(RuntimeError):
     """Raised when the training loss stops being finite; the last saved checkpoint is left untouched."""
 
 
-class _MaskSchedule:
-    """Learning-rate factor of the masks and multipliers: 1 until the plan is frozen (`freeze_step`), then 0."""
-
-    def __init__(self, freeze_step: int | None) -> None:
-        self.freeze_step = freeze_step
-
-    def __call__(self, step: int) -> float:
-        return 1.0 if self.freeze_step is None or step < self.freeze_step else 0.0
-
-
-def logit_distillation_loss(
-    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
-) -> torch.Tensor:
-    """
-    Logit distillation (spec section 4): `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`, batch mean.
-
-    Args:
-        student_logits, teacher_logits (`torch.Tensor` of shape `(batch_size, num_labels)`): the two models' logits.
-        temperature (`float`): `tau`.
-    """
-    return (
-        nn.functional.kl_div(
-            nn.functional.log_softmax(student_logits / temperature, dim=-1),
-            nn.functional.log_softmax(teacher_logits / temperature, dim=-1),
-            reduction="batchmean",
-            log_target=True,
-        )
-        * temperature**2
-    )
-
-
-class _ClampLogAlphas(TrainerCallback):
-    """Clamp the mask log-alphas to `[ln 0.01, ln 100]` after every optimizer step (spec section 2)."""
-
-    def __init__(self, masks: nn.Module) -> None:
-        self.masks = masks
-
-    def on_optimizer_step(self, args, state, control, **kwargs):
-        self.masks.clamp_()
-
-
 class TopTrainer(Trainer):
     """
-    A [`~transformers.Trainer`] that learns a token-pruning plan for a [`TopBertForSequenceClassification`] student
-    while distilling a frozen teacher.
+    A [`~transformers.Trainer`] that learns a token-pruning plan for a ToP student (e.g.
+    [`TopBertForSequenceClassification`]) while distilling a frozen teacher.
 
-    Loss (spec sections 3-4) = logit distillation (`KL * tau^2`; MSE on labels for regression)
+    Loss = logit distillation (`KL * tau^2`; MSE on labels for regression)
     + Lagrangian FLOPs constraint `lambda_1 (s_hat - t) + lambda_2 (s_hat - t)^2`
     + ranking distillation of the teacher's final-layer token importance into the student's early layers.
 
@@ -112,7 +49,9 @@ class TopTrainer(Trainer):
     The student receives hard-concrete masks (`add_pruning_masks`) unless it already holds some (a training
     checkpoint). Masks and multipliers are model parameters, so checkpoints, `resume_from_checkpoint` and DDP handle
     them; the multipliers are trained by gradient ascent. [`~TopTrainer.save_model`] writes the finalized, deployable
-    model; training checkpoints keep the masks.
+    model; training checkpoints keep the masks. At the end of `train()` the realized sparsity of the final model is
+    measured on the evaluation texts (else the training texts), logged and returned with the target; a run that ends
+    further below its target than `target_sparsity_tolerance` says so in a warning and in its model card.
 
     Args:
         model ([`TopBertForSequenceClassification`]): the student, initialised from the teacher's checkpoint.
@@ -124,18 +63,19 @@ class TopTrainer(Trainer):
 
     def __init__(
         self,
-        model: TopBertPreTrainedModel | None = None,
+        model: TokenPruningPreTrainedMixin | None = None,
         teacher_model: PreTrainedModel | None = None,
         args: TopTrainingArguments | None = None,
         **kwargs,
     ) -> None:
-        if not isinstance(model, TopBertPreTrainedModel):
+        if not isinstance(model, TokenPruningPreTrainedMixin):
             raise ValueError(
-                f"model must be a TopBertForSequenceClassification (the student), got {type(model).__name__}"
+                f"model must be a ToP model such as TopBertForSequenceClassification (the student), got "
+                f"{type(model).__name__}"
             )
         if not isinstance(args, TopTrainingArguments):
             raise ValueError(f"args must be TopTrainingArguments, got {type(args).__name__}")
-        _check_teacher(teacher_model, model)
+        check_teacher(teacher_model, model)
         launched = int(os.environ.get("WORLD_SIZE", "1"))
         if launched > 1 and args.world_size != launched:
             raise ValueError(
@@ -149,7 +89,7 @@ class TopTrainer(Trainer):
             model.add_pruning_masks()
         if args.plan_freeze_rule is not None:
             model.config.plan_freeze_rule = args.plan_freeze_rule
-        self.rank_distill_layers = _resolve_rank_layers(args.rank_distill_layers, model.config)
+        self.rank_distill_layers = resolve_rank_layers(args.rank_distill_layers, model.config)
         if args.ddp_find_unused_parameters:
             raise ValueError(
                 "ddp_find_unused_parameters=True is not supported by TopTrainer: the Lagrange multipliers are used "
@@ -165,7 +105,7 @@ class TopTrainer(Trainer):
         teacher_model.eval().requires_grad_(False)
         self.teacher = self.accelerator.prepare_model(teacher_model, evaluation_mode=True)
         self.masks = model.base_model.token_masks
-        self.add_callback(_ClampLogAlphas(self.masks))
+        self.add_callback(ClampLogAlphas(self.masks))
         self._metrics: dict[str, list[float]] = defaultdict(list)
 
     # ---- schedule of the constraint ---------------------------------------------------------------------------
@@ -187,11 +127,16 @@ class TopTrainer(Trainer):
 
     def plan_freeze_step(self) -> int | None:
         """
-        Optimizer step from which the plan is frozen (`frozen_plan_steps` or `frozen_plan_ratio` before the end), or
-        `None` when the masks are learnt until the end.
+        Optimizer step from which the plan is frozen (`frozen_plan_steps` or `frozen_plan_ratio` before the end; by
+        default 30% before the end but not before the sparsity warm-up ends), or `None` when the masks are learnt
+        until the end.
         """
-        steps = self.args.frozen_plan_steps or round(self.args.frozen_plan_ratio * self.state.max_steps)
-        return self.state.max_steps - steps if steps > 0 else None
+        max_steps = self.state.max_steps
+        if self.args.frozen_plan_steps or self.args.frozen_plan_ratio is not None:
+            steps = self.args.frozen_plan_steps or round(self.args.frozen_plan_ratio * max_steps)
+            return max_steps - steps if steps > 0 else None
+        freeze_step = max(max_steps - round(DEFAULT_FROZEN_PLAN_RATIO * max_steps), self.sparsity_warmup_steps())
+        return freeze_step if freeze_step < max_steps else None
 
     def plan_is_frozen(self) -> bool:
         """Whether training has reached `plan_freeze_step`."""
@@ -209,27 +154,16 @@ class TopTrainer(Trainer):
         if self.optimizer is not None:
             return self.optimizer
         opt_model = self.model if model is None else model
-        mask_ids = {id(self.masks.gate_log_alpha), id(self.masks.bin_log_alpha), id(self.masks.lagrange_multipliers)}
-        decay = set(self.get_decay_parameter_names(opt_model))
-        trainable = [(n, p) for n, p in opt_model.named_parameters() if p.requires_grad and id(p) not in mask_ids]
-        groups = [
-            {"params": [p for n, p in trainable if n in decay], "weight_decay": self.args.weight_decay},
-            {"params": [p for n, p in trainable if n not in decay], "weight_decay": 0.0},
-            {
-                "params": [self.masks.gate_log_alpha, self.masks.bin_log_alpha],
-                "lr": self.args.mask_learning_rate,
-                "weight_decay": 0.0,
-            },
-            {
-                "params": [self.masks.lagrange_multipliers],
-                "lr": self.args.lagrangian_learning_rate,
-                "weight_decay": 0.0,
-                "maximize": True,
-            },
-        ]
         optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
-        if "params" in optimizer_kwargs or "model" in optimizer_kwargs or "optimizer_dict" in optimizer_kwargs:
-            raise ValueError(f"optim={self.args.optim!r} builds its own parameter groups; TopTrainer needs AdamW-like")
+        check_optimizer_kwargs(self.args.optim, optimizer_kwargs)
+        groups = parameter_groups(
+            opt_model,
+            self.masks,
+            self.get_decay_parameter_names(opt_model),
+            self.args.weight_decay,
+            self.args.mask_learning_rate,
+            self.args.lagrangian_learning_rate,
+        )
         self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
 
@@ -253,12 +187,7 @@ class TopTrainer(Trainer):
                 f"lr_scheduler_type={self.args.lr_scheduler_type!r} is not supported by TopTrainer "
                 "(it needs a LambdaLR-based schedule such as linear, cosine or constant)"
             )
-        for index in (2, 3):
-            scheduler.lr_lambdas[index] = _MaskSchedule(freeze_step)
-            group = scheduler.optimizer.param_groups[index]
-            group["lr"] = group["initial_lr"] * scheduler.lr_lambdas[index](scheduler.last_epoch)
-        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
-        return scheduler
+        return hold_mask_learning_rates(scheduler, freeze_step)
 
     # ---- loss -------------------------------------------------------------------------------------------------
 
@@ -281,7 +210,9 @@ class TopTrainer(Trainer):
         self.masks.plan_frozen = self.plan_is_frozen()
         # Once the plan is frozen the student's sequences are shortened: its importances no longer line up with the
         # teacher's tokens, and the ranking weight has decayed to its floor anyway.
-        distill_ranks = self.args.rank_distill_alpha > 0 and not self.masks.plan_frozen
+        distill_ranks = (
+            self.args.rank_distill_alpha > 0 and bool(self.rank_distill_layers) and not self.masks.plan_frozen
+        )
         with torch.no_grad():
             teacher_outputs = self.teacher(**model_inputs, output_hidden_states=distill_ranks)
         outputs = model(**model_inputs, importance_layers=self.rank_distill_layers if distill_ranks else None)
@@ -369,21 +300,12 @@ class TopTrainer(Trainer):
     def flops_metrics(self, lengths: list[int], prefix: str = "eval") -> dict[str, float]:
         """
         Realized FLOPs reduction of the deterministic plan on sequences of `lengths` real tokens, in both
-        conventions of spec section 5: against dense on the same real tokens, and against dense padded to
-        `flops_padded_length` (default: the longest sequence).
+        conventions: against dense on the same real tokens, and against dense padded to `flops_padded_length`
+        (default: the longest sequence); plus the realized and the target sparsity.
         """
-        if not lengths:
-            raise ValueError("cannot measure FLOPs on an empty evaluation set")
         config = self.accelerator.unwrap_model(self.model).base_model.deployable_config()
-        padded_length = self.args.flops_padded_length or max(lengths)
-        pruned, dense = total_flops(config, lengths), total_flops(config, lengths, dense=True)
-        padded = count_flops(config, padded_length, dense=True) * len(lengths)
-        return {
-            f"{prefix}_flops_reduction": dense / pruned,
-            f"{prefix}_flops_reduction_padded": padded / pruned,
-            f"{prefix}_sparsity": 1.0 - pruned / dense,
-            f"{prefix}_target_sparsity": self.args.target_sparsity,
-        }
+        metrics = flops_metrics(config, lengths, self.args.flops_padded_length, prefix)
+        return metrics | {f"{prefix}_target_sparsity": self.args.target_sparsity}
 
     @staticmethod
     def _dataset_lengths(dataset) -> list[int]:
@@ -397,8 +319,31 @@ class TopTrainer(Trainer):
         ]
 
     def train(self, *args, **kwargs):
-        """`Trainer.train`; warns when `load_best_model_at_end` found no evaluation at the target sparsity."""
+        """
+        `Trainer.train`, then the realized sparsity of the final model (the kept one with `load_best_model_at_end`) on
+        the evaluation texts, else the training texts: returned in the metrics as `realized_sparsity` and
+        `target_sparsity`, logged into `state.log_history` (so it reaches `trainer_state.json` and the model card),
+        and a warning when it is below the target by more than `target_sparsity_tolerance`.
+        """
         output = super().train(*args, **kwargs)
+        self._warn_when_no_evaluation_reached_the_target()
+        dataset = self.eval_dataset if self.eval_dataset is not None else self.train_dataset
+        if dataset is None or isinstance(dataset, dict) or not hasattr(dataset, "__len__"):
+            return output
+        realized = self.flops_metrics(self._dataset_lengths(dataset), prefix="final")["final_sparsity"]
+        final = {"realized_sparsity": realized, "target_sparsity": self.args.target_sparsity}
+        self.log(final)
+        output.metrics.update(final)
+        if realized < self.args.target_sparsity - self.args.target_sparsity_tolerance:
+            logger.warning(
+                f"The final model removes {realized:.4f} of the encoder FLOPs on real tokens, short of "
+                f"target_sparsity {self.args.target_sparsity:g} by more than target_sparsity_tolerance "
+                f"{self.args.target_sparsity_tolerance:g}. Train longer, with a higher mask_learning_rate, or with a "
+                "slightly higher target_sparsity."
+            )
+        return output
+
+    def _warn_when_no_evaluation_reached_the_target(self) -> None:
         evaluations = [entry for entry in self.state.log_history if "eval_sparsity" in entry]
         if self.args.load_best_model_at_end and evaluations and self.state.best_model_checkpoint is None:
             closest = max(evaluations, key=lambda entry: entry["eval_sparsity"])
@@ -408,7 +353,6 @@ class TopTrainer(Trainer):
                 f"{closest['eval_sparsity']:.4f} at step {closest['step']}), so the model at the end of training is "
                 "kept. Train longer, or ask for a slightly higher target_sparsity."
             )
-        return output
 
     def _determine_best_metric(self, metrics: dict[str, float], trial) -> bool:
         """
@@ -483,89 +427,22 @@ class TopTrainer(Trainer):
             raise ValueError(f"pass either card_data or the card arguments {given}, not both")
         if not self.is_world_process_zero():
             return
-        card_data = card_data if card_data is not None else self._card_data_from_run(**run_values)
+        if card_data is None:
+            card_data = card_data_from_run(
+                self.args, self.state.log_history, self.teacher.config.name_or_path, **run_values
+            )
         student = self.accelerator.unwrap_model(self.model)
         plot = None
         if self.eval_dataset is not None and not isinstance(self.eval_dataset, dict):
-            plot = plot_kept_tokens(
-                student.base_model.deployable_config(),
-                self._dataset_lengths(self.eval_dataset),
-                os.path.join(self.args.output_dir, "kept_tokens.png"),
-            )
+            try:
+                plot = plot_kept_tokens(
+                    student.base_model.deployable_config(),
+                    self._dataset_lengths(self.eval_dataset),
+                    os.path.join(self.args.output_dir, "kept_tokens.png"),
+                )
+            except ImportError:
+                logger.info("matplotlib is not installed (pip install transformers-top[plots]): no kept-tokens plot")
         save_model_card(self.args.output_dir, student, card_data, plot=plot, repo_id=self.hub_model_id)
 
-    def _card_data_from_run(
-        self, model_name, language, license, tags, finetuned_from, dataset_tags, dataset_args
-    ) -> TopModelCardData:
-        evaluations = [entry for entry in self.state.log_history if "eval_flops_reduction" in entry]
-        last = evaluations[-1] if evaluations else {}
-        metric = self.args.metric_for_best_model
-        metric = metric.removeprefix("eval_") if metric and f"eval_{metric.removeprefix('eval_')}" in last else None
-        teacher = finetuned_from or self.teacher.config.name_or_path
-        return TopModelCardData(
-            model_name=model_name,
-            base_model=teacher if _is_hub_id(teacher) else None,
-            dataset=_first(dataset_tags),
-            dataset_config=_first(dataset_args),
-            metric_name=metric,
-            pruned_metric=last.get(f"eval_{metric}") if metric else None,
-            flops_reduction=last.get("eval_flops_reduction"),
-            flops_reduction_padded=last.get("eval_flops_reduction_padded") if self.args.flops_padded_length else None,
-            padded_length=self.args.flops_padded_length,
-            training_hyperparameters={
-                name: getattr(self.args, name)
-                for name in CARD_HYPERPARAMETERS
-                if isinstance(getattr(self.args, name), (str, int, float, bool))
-            },
-            license=license,
-            language=[language] if isinstance(language, str) else language,
-            tags=[tags] if isinstance(tags, str) else tags,
-        )
 
-
-def _first(value: str | list[str] | None) -> str | None:
-    return value[0] if isinstance(value, list) and value else value or None
-
-
-def _is_hub_id(name: str) -> bool:
-    """Whether `name` looks like a Hub repository id rather than a local path."""
-    return bool(name) and not os.path.exists(name) and is_repo_id(name)
-
-
-def _resolve_rank_layers(layers: list[int] | None, config: TopBertConfig) -> list[int]:
-    """
-    `layers`, checked, or by default the layers whose importance feeds the first `ceil(L / 4)` pruning decisions
-    (`prune_layers[i] - 1`): layers 1, 2, 3 of 12 with the default prune layers 2..11, as the authors distil.
-    """
-    num_layers = config.num_hidden_layers
-    if layers is None:
-        return [layer - 1 for layer in config.prune_layers[: math.ceil(num_layers / 4)]]
-    if any(layer >= num_layers for layer in layers):
-        raise ValueError(f"rank_distill_layers must be within 0..{num_layers - 1}, got {list(layers)}")
-    return sorted(set(layers))
-
-
-def _check_teacher(teacher: PreTrainedModel | None, student: TopBertPreTrainedModel) -> None:
-    """The teacher must be an unpruned BERT-architecture classifier matching the student's vocabulary and labels."""
-    if not isinstance(teacher, PreTrainedModel):
-        raise ValueError(f"teacher_model must be a transformers PreTrainedModel, got {type(teacher).__name__}")
-    if isinstance(teacher, TopBertPreTrainedModel) and (teacher.config.is_pruned or teacher.config.pruning_masks):
-        raise ValueError(
-            "teacher_model is itself pruned (it has a token_keep_ratios plan or masks): use the dense model"
-        )
-    try:
-        teacher.base_model.encoder.layer[-1].attention.self.query  # noqa: B018  (architecture probe)
-    except AttributeError:
-        raise ValueError(
-            f"teacher_model must have a BERT architecture (encoder.layer[i].attention.self), got "
-            f"{type(teacher).__name__}"
-        ) from None
-    for field in ("vocab_size", "num_labels", "type_vocab_size"):
-        teacher_value, student_value = getattr(teacher.config, field), getattr(student.config, field)
-        if teacher_value != student_value:
-            raise ValueError(
-                f"teacher and student differ in {field}: teacher {teacher_value}, student {student_value}"
-            )
-
-
-__all__ = ["TopTrainer", "TrainingDivergedError", "logit_distillation_loss"]
+__all__ = ["TopTrainer", "TrainingDivergedError"]

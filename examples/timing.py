@@ -1,17 +1,13 @@
-"""Measuring inference latency honestly: warm-up, interleaved rounds, min / median / max, and the hardware used."""
+"""Measuring inference latency honestly for the example scripts: warm-up, interleaved rounds, min / median / max."""
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
-import transformers
 from torch import nn
 
 
@@ -32,29 +28,6 @@ class LatencyStats:
 
     def to_dict(self) -> dict[str, float]:
         return {**asdict(self), "per_batch_ms": self.per_batch_ms}
-
-
-def cpu_model() -> str:
-    """The CPU model name from `/proc/cpuinfo`, or `platform.processor()` where that file does not exist."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def describe_hardware() -> dict[str, str | int]:
-    """CPU model, logical cores, torch intra-op threads and library versions of this machine."""
-    return {
-        "cpu": cpu_model(),
-        "logical_cores": os.cpu_count() or 1,
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def _run_pass(model: nn.Module, batches: Sequence[dict[str, torch.Tensor]]) -> float:
@@ -101,4 +74,4 @@ def compare_latency(
     }
 
 
-__all__ = ["LatencyStats", "compare_latency", "cpu_model", "describe_hardware"]
+__all__ = ["LatencyStats", "compare_latency"]

@@ -3,7 +3,7 @@
 The interface is two calls:
 
 ```python
-from transformers_top.model_card import TopModelCardData, save_model_card
+from transformers_top import TopModelCardData, save_model_card
 
 card_data = TopModelCardData(
     base_model="user/bert-finetuned-sst2",  # the teacher
@@ -34,14 +34,22 @@ from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-from .flops import count_flops, plan_lengths
-from .modeling_top_bert import TopBertForSequenceClassification, TopBertPreTrainedModel
+from ..auto_classes import SUPPORTED_HEADS
+from ..models.flops import count_flops, plan_lengths
+from ..models.pruned_encoder import TokenPruningPreTrainedMixin
+from .repo_ids import is_repo_id
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
-#: Tags every card carries, before the user's own.
-BASE_TAGS = ["transformers-top", "token-pruning", "top", "bert"]
+#: Tags every card carries, before the user's own (and the model family's, e.g. `bert`).
+BASE_TAGS = ["transformers-top", "token-pruning", "top"]
+#: The pipeline task of each head, by the Auto class that loads it.
+PIPELINE_TAGS = {
+    "AutoModel": "feature-extraction",
+    "AutoModelForSequenceClassification": "text-classification",
+}
+#: How the card names each model family.
+FAMILY_NAMES = {"top_bert": "BERT"}
 #: File name of the kept-tokens plot in the model directory (the source file's extension is kept).
 PLOT_STEM = "kept_tokens"
 PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
@@ -50,17 +58,6 @@ PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 def _text(name: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"card field {name} must be a non-empty string, got {value!r}")
-
-
-def is_repo_id(value: Any) -> bool:
-    """Whether `value` is a valid Hub repository id: `'name'` or `'namespace/name'`."""
-    if not isinstance(value, str) or value.count("/") > 1:
-        return False
-    try:
-        validate_repo_id(value)
-    except HFValidationError:
-        return False
-    return True
 
 
 def _hub_id(name: str, value: Any) -> None:
@@ -78,6 +75,12 @@ def _positive_number(name: str, value: Any) -> None:
     _number(name, value)
     if value <= 0:
         raise ValueError(f"card field {name} must be > 0, got {value!r}")
+
+
+def _fraction(name: str, value: Any) -> None:
+    _number(name, value)
+    if not 0 <= value < 1:
+        raise ValueError(f"card field {name} must be in [0, 1), got {value!r}")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -127,6 +130,12 @@ class TopModelCardData:
         teacher_latency_ms, pruned_latency_ms (`float`, *optional*): the measured latencies per batch, in ms.
         latency_hardware (`str`, *optional*): where the latency was measured (CPU model, cores, library versions).
         latency_batch_size (`int`, *optional*): the batch size of the latency measurement.
+        target_sparsity (`float`, *optional*): the fraction of encoder FLOPs (real tokens) the run was asked to remove.
+        realized_sparsity (`float`, *optional*): the fraction the model removes on the evaluation (or training) texts;
+            requires `target_sparsity`. The card says so when it is below the target by more than
+            `target_sparsity_tolerance`.
+        target_sparsity_tolerance (`float`, *optional*, defaults to 0.01 when a target is given): how far below its
+            target a model may end without the card saying it missed it.
         training_hyperparameters (`dict[str, str | int | float | bool]`, *optional*): the pruning run's settings.
         license (`str`, *optional*): license identifier, e.g. `"apache-2.0"`.
         language (`list[str]`, *optional*): language codes, e.g. `["en"]`.
@@ -154,6 +163,9 @@ class TopModelCardData:
     pruned_latency_ms: float | None = field(default=None, metadata={"check": _positive_number})
     latency_hardware: str | None = field(default=None, metadata={"check": _text})
     latency_batch_size: int | None = field(default=None, metadata={"check": _positive_int})
+    target_sparsity: float | None = field(default=None, metadata={"check": _fraction})
+    realized_sparsity: float | None = field(default=None, metadata={"check": _number})
+    target_sparsity_tolerance: float | None = field(default=None, metadata={"check": _fraction})
     training_hyperparameters: dict[str, str | int | float | bool] | None = field(
         default=None, metadata={"check": _hyperparameters}
     )
@@ -175,6 +187,15 @@ class TopModelCardData:
         self._require("dataset", "dataset_config", "dataset_split")
         for needed in ("latency_hardware", "latency_batch_size"):
             self._require(needed, "latency_speedup", "teacher_latency_ms", "pruned_latency_ms")
+        self._require("target_sparsity", "realized_sparsity", "target_sparsity_tolerance")
+
+    @property
+    def missed_target(self) -> bool:
+        """Whether the realized sparsity is below the target by more than the tolerance (0.01 unless given)."""
+        if self.realized_sparsity is None or self.target_sparsity is None:
+            return False
+        tolerance = 0.01 if self.target_sparsity_tolerance is None else self.target_sparsity_tolerance
+        return self.realized_sparsity < self.target_sparsity - tolerance
 
     def _require(self, needed: str, *dependents: str) -> None:
         if getattr(self, needed) is None:
@@ -184,7 +205,7 @@ class TopModelCardData:
 
 
 def create_model_card(
-    model: TopBertPreTrainedModel,
+    model: TokenPruningPreTrainedMixin,
     card_data: TopModelCardData | None = None,
     repo_id: str | None = None,
     plot_filename: str | None = None,
@@ -193,8 +214,8 @@ def create_model_card(
     Render the model card of a pruned model.
 
     Args:
-        model ([`TopBertPreTrainedModel`]): the model; its plan gives the per-layer table (for a model still holding
-            training masks, the plan `finalize_pruning` will store).
+        model ([`TopBertForSequenceClassification`] or another ToP model): the model; its plan gives the per-layer
+            table (for a model still holding training masks, the plan `finalize_pruning` will store).
         card_data ([`TopModelCardData`], *optional*): the run's values; `None` gives a card from the model alone.
         repo_id (`str`, *optional*): the Hub repository, used in the loading examples and as default name.
         plot_filename (`str`, *optional*): file name of the kept-tokens plot beside the card.
@@ -202,17 +223,20 @@ def create_model_card(
     Returns:
         `huggingface_hub.ModelCard`: metadata and body.
     """
-    if not isinstance(model, TopBertPreTrainedModel):
-        raise ValueError(f"model must be a TopBertPreTrainedModel, got {type(model).__name__}")
+    if not isinstance(model, TokenPruningPreTrainedMixin):
+        raise ValueError(
+            f"model must be a ToP model (e.g. TopBertForSequenceClassification), got {type(model).__name__}"
+        )
     card_data = card_data if card_data is not None else TopModelCardData()
     if not isinstance(card_data, TopModelCardData):
         raise ValueError(f"card_data must be a TopModelCardData, got {type(card_data).__name__}")
     card_data.validate()
     config = model.base_model.deployable_config()
-    config.check_pruning_plan()
-    is_classifier = isinstance(model, TopBertForSequenceClassification)
-    pipeline_tag = "text-classification" if is_classifier else "feature-extraction"
-    title = card_data.model_name or (repo_id.split("/")[-1] if repo_id else "ToP token-pruned BERT")
+    plans = config.layer_plans()
+    auto_class = _auto_class(model)
+    pipeline_tag = PIPELINE_TAGS[auto_class]
+    family = FAMILY_NAMES.get(config.model_type, config.model_type)
+    title = card_data.model_name or (repo_id.split("/")[-1] if repo_id else f"ToP token-pruned {family}")
     metadata = ModelCardData(
         model_name=title,
         base_model=card_data.base_model,
@@ -222,7 +246,7 @@ def create_model_card(
         pipeline_tag=pipeline_tag,
         license=card_data.license,
         language=card_data.language,
-        tags=BASE_TAGS + [tag for tag in card_data.tags or () if tag not in BASE_TAGS],
+        tags=_tags(family, card_data.tags),
         eval_results=_eval_results(card_data, pipeline_tag) or None,
     )
     length = card_data.representative_length or card_data.padded_length
@@ -233,9 +257,10 @@ def create_model_card(
         card=card_data,
         repo=repo_id or "path/to/this/model",
         pipeline_tag=pipeline_tag,
-        auto_class="AutoModelForSequenceClassification" if is_classifier else "AutoModel",
+        auto_class=auto_class,
+        family=family,
         config=config,
-        pruning_layers=[layer for layer, ratio in enumerate(config.token_keep_ratios or ()) if ratio < 1.0],
+        pruning_layers=[layer for layer, plan in enumerate(plans) if plan is not None],
         layers=_layer_rows(config, length),
         length=length,
         plan_flops_reduction=count_flops(config, length, dense=True) / count_flops(config, length) if length else None,
@@ -247,7 +272,7 @@ def create_model_card(
 
 def save_model_card(
     save_directory: str | Path,
-    model: TopBertPreTrainedModel,
+    model: TokenPruningPreTrainedMixin,
     card_data: TopModelCardData | None = None,
     plot: str | Path | None = None,
     repo_id: str | None = None,
@@ -257,7 +282,7 @@ def save_model_card(
 
     Args:
         save_directory (`str` or `Path`): an existing directory, normally the one `model.save_pretrained` wrote.
-        model ([`TopBertPreTrainedModel`]): the model (see [`create_model_card`]).
+        model: the ToP model (see [`create_model_card`]).
         card_data ([`TopModelCardData`], *optional*): the run's values.
         plot (`str` or `Path`, *optional*): an image (png, jpg, svg) of the fraction of tokens entering each layer;
             copied as `kept_tokens.<ext>` (the source file is left in place).
@@ -283,6 +308,20 @@ def save_model_card(
         shutil.copyfile(plot, plot_target)
     card.save(save_directory / "README.md")
     return card
+
+
+def _auto_class(model) -> str:
+    """The Auto class that loads `model`'s class."""
+    for heads in SUPPORTED_HEADS.values():
+        for auto_class, model_class in heads.items():
+            if type(model) is model_class:
+                return auto_class
+    raise ValueError(f"{type(model).__name__} is not a head registered with an Auto class")
+
+
+def _tags(family: str, user_tags: list[str] | None) -> list[str]:
+    base = [*BASE_TAGS, family.lower()]
+    return base + [tag for tag in user_tags or () if tag not in base]
 
 
 def _eval_results(card_data: TopModelCardData, task_type: str) -> list[EvalResult]:
@@ -314,7 +353,7 @@ def _eval_results(card_data: TopModelCardData, task_type: str) -> list[EvalResul
 
 def _layer_rows(config, length: int | None) -> list[dict[str, Any]]:
     """One row per layer: its keep ratio, the fraction of non-[CLS] tokens entering it and, at `length`, the count."""
-    ratios = config.token_keep_ratios or [1.0] * config.num_hidden_layers
+    ratios = [1.0 if plan is None else plan.keep_ratio for plan in config.layer_plans()]
     lengths = plan_lengths(config, length) if length else [None] * len(ratios)
     rows, fraction = [], 1.0
     for layer, (ratio, tokens) in enumerate(zip(ratios, lengths, strict=True)):

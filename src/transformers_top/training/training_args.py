@@ -6,40 +6,50 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from .hard_concrete import FREEZE_RULES
+from ..models.hard_concrete import FREEZE_RULES
+from ..models.pruning_config import is_int, is_number
+from .losses import RANKING_LOSSES
 
-RANK_DISTILL_LOSSES = ("arp2", "ndcg")
+#: Share of the steps trained on the frozen plan when `frozen_plan_ratio` is left unset.
+DEFAULT_FROZEN_PLAN_RATIO = 0.3
 
 
 @dataclass
 class TopTrainingArguments(TrainingArguments):
     r"""
-    [`~transformers.TrainingArguments`] plus the ToP pruning recipe (spec sections 2-4). Defaults follow the
-    authors' SST-2 setting where the spec gives one.
+    [`~transformers.TrainingArguments`] plus the ToP pruning recipe. The defaults are the recipe the benchmarks
+    found best for runs of a few hundred steps on a CPU (`docs/training.md`, "The default recipe"): a constant mask
+    learning rate of 0.1 and multiplier learning rate of 0.05, the target reached at half of the run, the last 30%
+    trained on the frozen plan, 25 rank bins and a model learning rate of 3e-5.
 
     Args:
+        learning_rate (`float`, defaults to 3e-5):
+            As in `TrainingArguments` (whose default is 5e-5): the learning rate of the model's weights.
         target_sparsity (`float`, defaults to 0.5):
             Fraction of the encoder FLOPs to remove, measured on real (non-padding) tokens; in `[0, 1)`.
         target_sparsity_tolerance (`float`, defaults to 0.01):
             How far below `target_sparsity` an evaluation's realized sparsity may be and still become the best model
-            (`load_best_model_at_end`); the spec's is 0.01. 0 keeps only models that reach the FLOPs budget itself.
+            (`load_best_model_at_end`), and that a run may end below it without a warning. 0 keeps only models that
+            reach the FLOPs budget itself.
         sparsity_warmup_steps (`int`, defaults to 0):
             Optimizer steps over which the sparsity target ramps linearly from 0 to `target_sparsity`. When 0,
             `sparsity_warmup_ratio` of the total steps is used instead.
         sparsity_warmup_ratio (`float`, defaults to 0.5):
             Fraction of the total training steps used for the ramp when `sparsity_warmup_steps` is 0.
         frozen_plan_steps (`int`, defaults to 0):
-            Final optimizer steps trained with the plan frozen: the masks' deterministic plan (spec section 6) drops
-            tokens in training as at inference, the masks and multipliers stop moving and the loss is the logit
-            distillation alone. Closes the gap between the soft-masked training forward and the pruned inference
-            forward. When 0, `frozen_plan_ratio` of the total steps is used instead. Not in the spec; see
+            Final optimizer steps trained with the plan frozen: the masks' deterministic plan drops tokens in
+            training as at inference, the masks and multipliers stop moving and the loss is the logit distillation
+            alone. Closes the gap between the soft-masked training forward and the pruned inference forward. When 0,
+            `frozen_plan_ratio` of the total steps is used instead. Not in the original method; see
             `docs/method.md`.
-        frozen_plan_ratio (`float`, defaults to 0.0):
+        frozen_plan_ratio (`float`, *optional*):
             Fraction of the total training steps trained with the plan frozen when `frozen_plan_steps` is 0 (0: the
-            masks are learnt until the end, as in the spec).
-        mask_learning_rate (`float`, defaults to 0.02):
+            masks are learnt until the end, as in the original method). Unset, it is 0.3 (`DEFAULT_FROZEN_PLAN_RATIO`)
+            but the frozen phase never starts before the sparsity warm-up has ended; a value you set must leave the
+            warm-up before the freeze, or training refuses to start.
+        mask_learning_rate (`float`, defaults to 0.1):
             Constant learning rate of the mask log-alphas (AdamW, no weight decay).
-        lagrangian_learning_rate (`float`, defaults to 0.02):
+        lagrangian_learning_rate (`float`, defaults to 0.05):
             Constant learning rate of the two Lagrange multipliers (AdamW, gradient ascent).
         distill_temperature (`float`, defaults to 2.0):
             Temperature `tau` of the logit distillation `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`.
@@ -55,20 +65,21 @@ class TopTrainingArguments(TrainingArguments):
             `"arp2"` (the authors' LambdaLoss ARP-2 variant) or `"ndcg"` (the NDCG-weighted LambdaLoss).
         freeze_embeddings (`bool`, defaults to `True`):
             Keep the student's embedding layer frozen.
-        num_bins (`int`, defaults to 50):
-            Rank bins per prune layer (the paper uses 25 for SST-2).
+        num_bins (`int`, defaults to 25):
+            Rank bins per prune layer, written into the student's configuration when its masks are added.
         prune_layers (`list[int]`, *optional*):
             Layers that may prune their input. Defaults to `2 .. num_layers - 1`.
         plan_freeze_rule (`str`, *optional*):
             How the trained masks become the deterministic plan (evaluations, the frozen-plan steps, `save_model`):
-            `"threshold"` (the spec's: gate on iff `P(g > 0) >= 0.5`) or `"expected"` (each location keeps its expected
-            keep ratio, so the plan's FLOPs match the constraint's expected sparsity). Written into the student's
-            config; `None` keeps the config's value (`"threshold"` unless set).
+            `"threshold"` (the method's: gate on iff `P(g > 0) >= 0.5`) or `"expected"` (each location keeps its
+            expected keep ratio, so the plan's FLOPs match the constraint's expected sparsity). Written into the
+            student's config; `None` keeps the config's value (`"threshold"` unless set).
         flops_padded_length (`int`, *optional*):
             Sequence length of the padded FLOPs convention reported at evaluation (the paper's: SST-2 64, MRPC 128,
             RTE 256, long text 512). Defaults to the longest evaluation sequence.
     """
 
+    learning_rate: float = field(default=3e-5, metadata={"help": "The initial learning rate of the model's weights."})
     target_sparsity: float = field(
         default=0.5, metadata={"help": "Fraction of encoder FLOPs to remove on real tokens, in [0, 1)."}
     )
@@ -87,13 +98,16 @@ class TopTrainingArguments(TrainingArguments):
         default=0,
         metadata={"help": "Final steps trained with the frozen plan, tokens dropped (0: use frozen_plan_ratio)."},
     )
-    frozen_plan_ratio: float = field(
-        default=0.0,
-        metadata={"help": "Fraction of total steps trained with the frozen plan when frozen_plan_steps=0."},
+    frozen_plan_ratio: float | None = field(
+        default=None,
+        metadata={
+            "help": "Fraction of total steps trained with the frozen plan when frozen_plan_steps=0 (default: 0.3, "
+            "never starting before the sparsity warm-up ends)."
+        },
     )
-    mask_learning_rate: float = field(default=0.02, metadata={"help": "Constant learning rate of mask log-alphas."})
+    mask_learning_rate: float = field(default=0.1, metadata={"help": "Constant learning rate of mask log-alphas."})
     lagrangian_learning_rate: float = field(
-        default=0.02, metadata={"help": "Constant learning rate of the Lagrange multipliers (gradient ascent)."}
+        default=0.05, metadata={"help": "Constant learning rate of the Lagrange multipliers (gradient ascent)."}
     )
     distill_temperature: float = field(default=2.0, metadata={"help": "Temperature of the logit distillation."})
     rank_distill_alpha: float = field(
@@ -110,15 +124,15 @@ class TopTrainingArguments(TrainingArguments):
         default="arp2", metadata={"help": "Ranking loss: 'arp2' (authors') or 'ndcg' (NDCG-weighted LambdaLoss)."}
     )
     freeze_embeddings: bool = field(default=True, metadata={"help": "Freeze the student's embeddings."})
-    num_bins: int = field(default=50, metadata={"help": "Rank bins per prune layer."})
+    num_bins: int = field(default=25, metadata={"help": "Rank bins per prune layer."})
     prune_layers: list[int] | None = field(
         default=None, metadata={"help": "Layers that may prune their input (default: 2 .. num_layers - 1)."}
     )
     plan_freeze_rule: str | None = field(
         default=None,
         metadata={
-            "help": "How trained masks become the plan: 'threshold' (spec) or 'expected' (FLOPs match the expected "
-            "sparsity). Default: the student config's ('threshold').",
+            "help": "How trained masks become the plan: 'threshold' (the method's) or 'expected' (FLOPs match the "
+            "expected sparsity). Default: the student config's ('threshold').",
         },
     )
     flops_padded_length: int | None = field(
@@ -133,24 +147,29 @@ class TopTrainingArguments(TrainingArguments):
         _check_int("sparsity_warmup_steps", self.sparsity_warmup_steps, minimum=0)
         _check_range("sparsity_warmup_ratio", self.sparsity_warmup_ratio, 0.0, 1.0)
         _check_int("frozen_plan_steps", self.frozen_plan_steps, minimum=0)
-        _check_range("frozen_plan_ratio", self.frozen_plan_ratio, 0.0, 1.0, high_inclusive=False)
+        if self.frozen_plan_ratio is not None:
+            _check_range("frozen_plan_ratio", self.frozen_plan_ratio, 0.0, 1.0, high_inclusive=False)
         for name in ("mask_learning_rate", "lagrangian_learning_rate", "distill_temperature"):
             value = getattr(self, name)
-            if _is_bool(value) or not isinstance(value, (int, float)) or not value > 0:
+            if not is_number(value) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         alpha = self.rank_distill_alpha
-        if _is_bool(alpha) or not isinstance(alpha, (int, float)) or not alpha >= 0:
+        if not is_number(alpha) or not alpha >= 0:
             raise ValueError(f"rank_distill_alpha must be a number >= 0, got {alpha!r}")
         _check_int("rank_distill_topk", self.rank_distill_topk, minimum=2)
-        if self.rank_distill_loss not in RANK_DISTILL_LOSSES:
-            raise ValueError(f"rank_distill_loss must be one of {RANK_DISTILL_LOSSES}, got {self.rank_distill_loss!r}")
+        if self.rank_distill_loss not in RANKING_LOSSES:
+            raise ValueError(
+                f"rank_distill_loss must be one of {tuple(RANKING_LOSSES)}, got {self.rank_distill_loss!r}"
+            )
         if not isinstance(self.freeze_embeddings, bool):
             raise ValueError(f"freeze_embeddings must be a bool, got {self.freeze_embeddings!r}")
         _check_int("num_bins", self.num_bins, minimum=1)
         for name in ("rank_distill_layers", "prune_layers"):
             layers = getattr(self, name)
             if layers is not None and (
-                not isinstance(layers, (list, tuple)) or not layers or not all(_is_index(layer) for layer in layers)
+                not isinstance(layers, (list, tuple))
+                or not layers
+                or not all(is_int(layer) and layer >= 0 for layer in layers)
             ):
                 raise ValueError(f"{name} must be a non-empty list of layer indices, got {layers!r}")
         if self.plan_freeze_rule is not None and self.plan_freeze_rule not in FREEZE_RULES:
@@ -159,21 +178,13 @@ class TopTrainingArguments(TrainingArguments):
             _check_int("flops_padded_length", self.flops_padded_length, minimum=1)
 
 
-def _is_bool(value: object) -> bool:
-    return isinstance(value, bool)
-
-
-def _is_index(value: object) -> bool:
-    return isinstance(value, int) and not _is_bool(value) and value >= 0
-
-
 def _check_int(name: str, value: object, minimum: int) -> None:
-    if _is_bool(value) or not isinstance(value, int) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _check_range(name: str, value: object, low: float, high: float, high_inclusive: bool = True) -> None:
-    in_range = isinstance(value, (int, float)) and not _is_bool(value) and low <= value
+    in_range = is_number(value) and low <= value
     in_range = in_range and (value <= high if high_inclusive else value < high)
     if not in_range:
         interval = f"[{low}, {high}]" if high_inclusive else f"[{low}, {high})"

@@ -1,4 +1,4 @@
-"""FLOPs model of a (token-pruned) BERT encoder (ToP spec, section 5).
+"""FLOPs model of a (token-pruned) encoder (see `docs/method.md`, "FLOPs model").
 
 Per sequence and layer, with hidden size `d` and feed-forward size `d_ff`::
 
@@ -18,9 +18,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import torch
-from transformers import BertConfig
 
-from .configuration_top_bert import TopBertConfig
+from .pruning_config import TokenPruningConfigMixin, is_int
 from .token_selection import count_kept
 
 
@@ -47,25 +46,23 @@ def encoder_flops(lengths: Sequence[float] | torch.Tensor, hidden_size: int, int
     return 2 * sum(4 * n * d * d + 2 * n * n * d + 2 * m * d * d_ff for n, m in zip(lengths, ffn_lengths, strict=True))
 
 
-def plan_lengths(config: TopBertConfig, seq_len: int) -> list[int]:
+def plan_lengths(config: TokenPruningConfigMixin, seq_len: int) -> list[int]:
     """Number of tokens entering each layer for one sequence of `seq_len` real tokens under the config's plan."""
     _check_seq_len(seq_len)
-    if not isinstance(config, TopBertConfig):
+    if not isinstance(config, TokenPruningConfigMixin):
         raise ValueError(
-            f"a pruning plan needs a TopBertConfig, got {type(config).__name__} "
-            "(count_flops(..., dense=True) accepts any BertConfig)"
+            f"a pruning plan needs a ToP configuration (e.g. TopBertConfig), got {type(config).__name__} "
+            "(count_flops(..., dense=True) accepts any encoder configuration)"
         )
-    config.check_pruning_plan()
-    ratios = config.token_keep_ratios or [1.0] * config.num_hidden_layers
-    patterns = config.token_keep_bins or [None] * config.num_hidden_layers
     lengths = [seq_len]
-    for layer in range(1, config.num_hidden_layers):
+    for plan in config.layer_plans()[1:]:
         alive = lengths[-1] - 1
-        lengths.append(1 + count_kept(alive, ratios[layer], patterns[layer]) if alive > 0 else lengths[-1])
+        kept = count_kept(alive, plan.keep_ratio, plan.keep_bins) if plan is not None and alive > 0 else alive
+        lengths.append(1 + kept)
     return lengths
 
 
-def count_flops(config: TopBertConfig, seq_len: int, dense: bool = False) -> int:
+def count_flops(config: TokenPruningConfigMixin, seq_len: int, dense: bool = False) -> int:
     """
     FLOPs (2 x multiply-accumulates) of one forward pass of the encoder on one sequence of `seq_len` real tokens.
 
@@ -74,7 +71,8 @@ def count_flops(config: TopBertConfig, seq_len: int, dense: bool = False) -> int
     `config.token_keep_bins` ([CLS] always kept). Embeddings, pooler and classifier are not counted.
 
     Args:
-        config ([`TopBertConfig`]): architecture and pruning plan (any `BertConfig` with `dense=True`).
+        config ([`TopBertConfig`]): architecture and pruning plan (with `dense=True`, any configuration with
+            `num_hidden_layers`, `hidden_size` and `intermediate_size`, e.g. a `BertConfig`).
         seq_len (`int`): real tokens in the sequence, [CLS] and [SEP] included.
         dense (`bool`, *optional*, defaults to `False`): ignore the plan (the unpruned cost).
 
@@ -82,18 +80,19 @@ def count_flops(config: TopBertConfig, seq_len: int, dense: bool = False) -> int
         `int`: the FLOPs.
 
     Raises:
-        `ValueError`: for a bad `seq_len`, a config that is not a BERT one, or an invalid plan.
+        `ValueError`: for a bad `seq_len`, a config without an encoder's sizes, or an invalid plan.
     """
-    if not isinstance(config, BertConfig):
+    if not all(hasattr(config, name) for name in ("num_hidden_layers", "hidden_size", "intermediate_size")):
         raise ValueError(
-            f"count_flops expects a TopBertConfig (or a BertConfig with dense=True), got {type(config).__name__}"
+            f"count_flops expects a TopBertConfig (or an encoder configuration with dense=True), got "
+            f"{type(config).__name__}"
         )
     _check_seq_len(seq_len)
     lengths = [seq_len] * config.num_hidden_layers if dense else plan_lengths(config, seq_len)
     return encoder_flops(lengths, config.hidden_size, config.intermediate_size)
 
 
-def total_flops(config: TopBertConfig, seq_lengths: Iterable[int], dense: bool = False) -> int:
+def total_flops(config: TokenPruningConfigMixin, seq_lengths: Iterable[int], dense: bool = False) -> int:
     """
     FLOPs of [`count_flops`] summed over sequences of `seq_lengths` real tokens (e.g. an evaluation set), each
     distinct length counted once.
@@ -107,8 +106,34 @@ def total_flops(config: TopBertConfig, seq_lengths: Iterable[int], dense: bool =
     return sum(count * count_flops(config, length, dense=dense) for length, count in counts.items())
 
 
+def flops_metrics(
+    config: TokenPruningConfigMixin, lengths: Sequence[int], padded_length: int | None = None, prefix: str = "eval"
+) -> dict[str, float]:
+    """
+    Realized FLOPs reduction of `config`'s plan on sequences of `lengths` real tokens, in both conventions: against
+    dense on the same real tokens, and against dense padded to `padded_length` (default: the longest sequence).
+
+    Returns:
+        `{prefix}_flops_reduction`, `{prefix}_flops_reduction_padded` and `{prefix}_sparsity` (`1 - pruned / dense`,
+        real tokens).
+
+    Raises:
+        `ValueError`: for no lengths, and as [`count_flops`].
+    """
+    if not lengths:
+        raise ValueError("cannot measure FLOPs on an empty evaluation set")
+    padded_length = padded_length or max(lengths)
+    pruned, dense = total_flops(config, lengths), total_flops(config, lengths, dense=True)
+    padded = count_flops(config, padded_length, dense=True) * len(lengths)
+    return {
+        f"{prefix}_flops_reduction": dense / pruned,
+        f"{prefix}_flops_reduction_padded": padded / pruned,
+        f"{prefix}_sparsity": 1.0 - pruned / dense,
+    }
+
+
 def _check_seq_len(seq_len: int) -> None:
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+    if not is_int(seq_len) or seq_len < 1:
         raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
 
 
@@ -130,14 +155,14 @@ def expected_lengths(layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor)
 
 
 def expected_sparsity(
-    config: TopBertConfig, layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor
+    config: TokenPruningConfigMixin, layer_keep_ratios: torch.Tensor, seq_lengths: torch.Tensor
 ) -> torch.Tensor:
     """
     `s_hat = 1 - mean_b FLOPs(expected pruned lengths) / FLOPs(unpruned, same real lengths)`, differentiable in
     `layer_keep_ratios`.
 
     Args:
-        config ([`TopBertConfig`]): the architecture (`hidden_size`, `intermediate_size`, `num_hidden_layers`).
+        config: the architecture (`hidden_size`, `intermediate_size`, `num_hidden_layers`).
         layer_keep_ratios (`torch.Tensor` of shape `(num_layers,)`): expected keep ratio at each layer's input.
         seq_lengths (`torch.Tensor` of shape `(batch,)`): real tokens per sample, each at least 1.
 
@@ -160,4 +185,12 @@ def expected_sparsity(
     return 1.0 - (pruned / dense).mean()
 
 
-__all__ = ["count_flops", "encoder_flops", "expected_lengths", "expected_sparsity", "plan_lengths"]
+__all__ = [
+    "count_flops",
+    "encoder_flops",
+    "expected_lengths",
+    "expected_sparsity",
+    "flops_metrics",
+    "plan_lengths",
+    "total_flops",
+]

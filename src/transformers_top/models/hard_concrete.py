@@ -1,4 +1,4 @@
-"""Hard-concrete (L0) masks: layer gates and rank bins (ToP spec, sections 2, 4 and 6)."""
+"""Hard-concrete (L0) masks: layer gates and rank bins (see `docs/method.md`, "Masks" and "Freezing the masks")."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ class TokenPruningMasks(nn.Module):
 
         Args:
             rule (`str`, defaults to `"threshold"`):
-                How many bins each location drops. `"threshold"` is the spec's (section 6): the gate is on iff
+                How many bins each location drops. `"threshold"` is the method's: the gate is on iff
                 `P(g > 0) >= 0.5`, and an open gate drops `round(K - sum_b P(z_b > 0))` bins. `"expected"` drops
                 `round(K * (1 - rho))` bins, `rho` being the expected keep ratio that the FLOPs constraint trains
                 (`expected_keep_ratios`), so the plan's FLOPs match the expected sparsity whatever the gates'

@@ -1,4 +1,4 @@
-"""Ranking tokens by importance and choosing which to keep (ToP spec, sections 2 and 6).
+"""Ranking tokens by importance and choosing which to keep (see `docs/method.md`, "Which tokens a plan keeps").
 
 All functions work on a batch: `alive` is a `(batch, length)` bool tensor of the tokens still in the sequence
 (real, not padding, not pruned earlier); position 0 is [CLS], never ranked and never pruned.

@@ -6,11 +6,11 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from .configuration_top_bert import TopBertConfig
-from .flops import plan_lengths
+from ..models.flops import plan_lengths
+from ..models.pruning_config import TokenPruningConfigMixin
 
 
-def kept_token_fractions(config: TopBertConfig, lengths: Sequence[int]) -> list[float]:
+def kept_token_fractions(config: TokenPruningConfigMixin, lengths: Sequence[int]) -> list[float]:
     """
     Fraction of the real tokens of sequences of `lengths` that enters each layer under `config`'s plan
     (`sum_b L_l(b) / sum_b n_b`, [CLS] included; 1.0 for every layer of a dense model).
@@ -30,7 +30,7 @@ def kept_token_fractions(config: TopBertConfig, lengths: Sequence[int]) -> list[
 
 
 def plot_kept_tokens(
-    config: TopBertConfig, lengths: Sequence[int], path: str | Path, title: str | None = None
+    config: TokenPruningConfigMixin, lengths: Sequence[int], path: str | Path, title: str | None = None
 ) -> Path:
     """
     Draw [`kept_token_fractions`] as a bar chart and save it (PNG by default, any matplotlib format by suffix).

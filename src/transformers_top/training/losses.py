@@ -1,4 +1,5 @@
-"""Ranking distillation of the teacher's final-layer token importance (ToP spec, section 3)."""
+"""The distillation losses of ToP: logit distillation, and ranking distillation of the teacher's final-layer token
+importance into the student's early layers (see `docs/method.md`, "Ranking distillation")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,28 @@ import math
 import torch
 from torch import nn
 
-from .token_importance import additive_attention_mask, attention_probabilities, importance_from_probabilities
+from ..models.token_importance import additive_attention_mask, attention_probabilities, importance_from_probabilities
+
+
+def logit_distillation_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """
+    Logit distillation: `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`, batch mean.
+
+    Args:
+        student_logits, teacher_logits (`torch.Tensor` of shape `(batch_size, num_labels)`): the two models' logits.
+        temperature (`float`): `tau`.
+    """
+    return (
+        nn.functional.kl_div(
+            nn.functional.log_softmax(student_logits / temperature, dim=-1),
+            nn.functional.log_softmax(teacher_logits / temperature, dim=-1),
+            reduction="batchmean",
+            log_target=True,
+        )
+        * temperature**2
+    )
 
 
 def teacher_final_importance(teacher: nn.Module, last_layer_input: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
@@ -83,6 +105,7 @@ def ndcg_lambda_loss(student: torch.Tensor, relevance: torch.Tensor, valid: torc
     return (weights * _pairwise_logistic(student) * pairs).sum(dim=(1, 2)).mean()
 
 
+#: The ranking losses by name (`TopTrainingArguments.rank_distill_loss`).
 RANKING_LOSSES = {"arp2": arp2_loss, "ndcg": ndcg_lambda_loss}
 
 
@@ -94,7 +117,7 @@ def rank_distillation_loss(
     loss: str = "arp2",
 ) -> torch.Tensor:
     """
-    Ranking loss of one student layer against the teacher's final-layer importance (spec section 3).
+    Ranking loss of one student layer against the teacher's final-layer importance.
 
     Args:
         student_importance (`torch.Tensor` of shape `(batch, length)`): the student layer's importance (with grad).
@@ -110,4 +133,12 @@ def rank_distillation_loss(
     return RANKING_LOSSES[loss](student, relevance, valid, k)
 
 
-__all__ = ["arp2_loss", "ndcg_lambda_loss", "rank_distillation_loss", "teacher_final_importance", "teacher_top_k"]
+__all__ = [
+    "RANKING_LOSSES",
+    "arp2_loss",
+    "logit_distillation_loss",
+    "ndcg_lambda_loss",
+    "rank_distillation_loss",
+    "teacher_final_importance",
+    "teacher_top_k",
+]

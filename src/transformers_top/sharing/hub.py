@@ -20,19 +20,15 @@ from pathlib import Path
 
 from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi
 
-from .model_card import TopModelCardData, is_repo_id, save_model_card
-from .modeling_top_bert import TopBertPreTrainedModel
+from ..models.pruned_encoder import TokenPruningPreTrainedMixin
+from .model_card import TopModelCardData, save_model_card
+from .repo_ids import check_repo_id
 
 DEFAULT_COMMIT_MESSAGE = "Upload ToP token-pruned model (transformers-top)"
 
-#: The portable `save_pretrained` of `modeling_top_bert.py` (writes `auto_map`); `save_pruned_model` replaces it on
-#: the class when `transformers_top` is imported and keeps it as its `portable` attribute (so that reloading this
-#: module finds it again).
-_SAVE_PORTABLE = getattr(TopBertPreTrainedModel.save_pretrained, "portable", TopBertPreTrainedModel.save_pretrained)
-
 
 def push_pruned_model(
-    model: TopBertPreTrainedModel,
+    model: TokenPruningPreTrainedMixin,
     repo_id: str,
     *,
     card_data: TopModelCardData | None = None,
@@ -48,11 +44,9 @@ def push_pruned_model(
     """
     Upload a finalized pruned model, its tokenizer, model card and kept-tokens plot to the Hub in one commit.
 
-    Also available as `model.push_to_hub(repo_id, ...)` once `transformers_top` is imported.
-
     Args:
-        model ([`TopBertPreTrainedModel`]): a deployable model: its plan is in the config and it holds no training
-            masks (call `finalize_pruning()` after training).
+        model ([`TopBertForSequenceClassification`] or another ToP model): a deployable model: its plan is in the
+            config and it holds no training masks (call `finalize_pruning()` after training).
         repo_id (`str`): `"namespace/name"`, or `"name"` for the token owner's namespace. Created if missing.
         card_data ([`TopModelCardData`], *optional*): the run's metrics and settings for the card; without it the card
             describes the model and its plan only.
@@ -75,7 +69,7 @@ def push_pruned_model(
         `huggingface_hub.errors.HfHubHTTPError`: when the Hub refuses the upload; local files are left as they are.
     """
     _check_deployable(model)
-    _check_repo_id(repo_id)
+    check_repo_id(repo_id)
     if card_data is not None:
         if not isinstance(card_data, TopModelCardData):
             raise ValueError(f"card_data must be a TopModelCardData, got {type(card_data).__name__}")
@@ -90,7 +84,7 @@ def push_pruned_model(
     api = HfApi(token=token)
     repo_id = _full_repo_id(api, repo_id)
     with _staging_folder(save_directory) as folder:
-        _SAVE_PORTABLE(model, folder, max_shard_size=max_shard_size)
+        model.save_pretrained(folder, max_shard_size=max_shard_size)
         if tokenizer is not None:
             tokenizer.save_pretrained(folder)
         save_model_card(folder, model, card_data, plot=plot, repo_id=repo_id)
@@ -98,7 +92,7 @@ def push_pruned_model(
 
 
 def save_pruned_model(
-    model: TopBertPreTrainedModel,
+    model: TokenPruningPreTrainedMixin,
     save_directory: str | Path,
     *args,
     push_to_hub: bool = False,
@@ -111,14 +105,14 @@ def save_pruned_model(
     **kwargs,
 ) -> CommitInfo | None:
     """
-    `save_pretrained` of the ToP models once `transformers_top` is imported: transformers' own, except that
-    `push_to_hub=True` uploads the ToP model card instead of a generic one.
+    `model.save_pretrained(save_directory)`, and with `push_to_hub=True` an upload of that folder with the ToP model
+    card instead of transformers' generic one.
 
     With `push_to_hub=True` the model is saved in `save_directory`, which then gets the ToP card (a `README.md`
     already there, e.g. the one `TopTrainer` wrote with the run's metrics, is kept) and is uploaded in one commit.
 
     Args:
-        model ([`TopBertPreTrainedModel`]): the model; to push, a deployable one (see [`push_pruned_model`]).
+        model: a ToP model; to push, a deployable one (see [`push_pruned_model`]).
         save_directory (`str` or `Path`): where the model is saved.
         push_to_hub (`bool`, *optional*, defaults to `False`): upload `save_directory` afterwards.
         repo_id (`str`, *optional*): the repository (default: the name of `save_directory`, as in transformers).
@@ -133,21 +127,20 @@ def save_pruned_model(
         `ValueError`: before anything is saved, when pushing a model that still holds training masks or with a
             malformed repo id.
     """
+    if not isinstance(create_pr, bool):
+        raise ValueError(f"create_pr must be True or False, got {create_pr!r}")
     if not push_to_hub:
-        return _SAVE_PORTABLE(model, save_directory, *args, token=token, **kwargs)
+        return model.save_pretrained(save_directory, *args, token=token, **kwargs)
     repo_id = repo_id or Path(save_directory).name
     _check_deployable(model)
-    _check_repo_id(repo_id)
+    check_repo_id(repo_id)
     api = HfApi(token=token)
     repo_id = _full_repo_id(api, repo_id)
-    _SAVE_PORTABLE(model, save_directory, *args, token=token, **kwargs)
+    model.save_pretrained(save_directory, *args, token=token, **kwargs)
     folder = Path(save_directory)
     if not (folder / "README.md").is_file():
         save_model_card(folder, model, repo_id=repo_id)
-    return _upload_folder(api, folder, repo_id, private, commit_message, commit_description)
-
-
-save_pruned_model.portable = _SAVE_PORTABLE
+    return _upload_folder(api, folder, repo_id, private, commit_message, commit_description, create_pr=create_pr)
 
 
 def _full_repo_id(api: HfApi, repo_id: str) -> str:
@@ -191,23 +184,17 @@ def _staging_folder(save_directory: Path | None) -> Iterator[Path]:
         yield Path(folder)
 
 
-def _check_deployable(model: TopBertPreTrainedModel) -> None:
-    if not isinstance(model, TopBertPreTrainedModel):
-        raise ValueError(f"model must be a TopBertPreTrainedModel, got {type(model).__name__}")
+def _check_deployable(model: TokenPruningPreTrainedMixin) -> None:
+    if not isinstance(model, TokenPruningPreTrainedMixin):
+        raise ValueError(
+            f"model must be a ToP model (e.g. TopBertForSequenceClassification), got {type(model).__name__}"
+        )
     if model.config.pruning_masks or model.base_model.token_masks is not None:
         raise ValueError(
             "the model still holds its training masks (config.pruning_masks=True): call model.finalize_pruning() "
             "first, so that the pruning plan is fixed in config.json and the mask parameters are dropped"
         )
     model.config.check_pruning_plan()
-
-
-def _check_repo_id(repo_id: str) -> None:
-    message = (
-        f"repo_id must be 'namespace/name' or 'name' (letters, digits, '-', '_', '.'; at most 96), got {repo_id!r}"
-    )
-    if not is_repo_id(repo_id):
-        raise ValueError(message)
 
 
 __all__ = ["push_pruned_model", "save_pruned_model"]

@@ -1,4 +1,4 @@
-"""Token importance from attention probabilities (ToP spec, section 1).
+"""Token importance from attention probabilities (see `docs/method.md`, "Token importance").
 
 The importance of token `j` at a layer is the attention it receives, averaged over heads and over the query rows
 of the real, alive tokens: `s[j] = mean_{h, i alive} A[h, i, j]`. Padding and pruned queries are excluded, in
@@ -95,6 +95,11 @@ def self_attention_with_importance(
     (within float rounding). The probabilities are computed a few heads at a time (`SCORE_CHUNK_ELEMENTS`) and never
     held whole.
 
+    For a model in a reduced precision (bfloat16 or float16 weights), the scores, the softmax and the importance are
+    computed in float32 and only the context goes on in the model's dtype: probabilities rounded to bfloat16 tie
+    and reorder close tokens differently in a batch than one by one. (Under autocast the hidden states are float32
+    and the products follow autocast; `_received_attention` keeps the sum in float32.)
+
     The caller applies the block's output projection (`BertAttention.output(context, hidden_states)`), so that at a
     pruning decision it runs on the kept tokens only: the projection is per token.
 
@@ -105,18 +110,23 @@ def self_attention_with_importance(
         keys_alive (`torch.Tensor`, *optional*): the keys that may be attended to; defaults to `alive`.
 
     Returns:
-        `(context, importance)` of shapes `(batch, length, hidden)` and `(batch, length)`.
+        `(context, importance)` of shapes `(batch, length, hidden)` and `(batch, length)`; the importance is float32
+        for a reduced-precision model.
     """
     batch, length, _ = hidden_states.shape
     keys = alive if keys_alive is None else keys_alive
     # One row per (sample, head): (batch * heads, length, head_size).
     query, key, value = (states.flatten(0, 1) for states in _projections(self_attention, hidden_states))
+    score_dtype = hidden_states.dtype
+    if score_dtype in (torch.bfloat16, torch.float16):
+        score_dtype = torch.float32
+        query, key = query.float(), key.float()
     heads = query.shape[0] // batch
     # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning).
     mask = None
     if not bool(keys.all()):
-        mask = additive_attention_mask(keys, hidden_states.dtype)[:, 0].repeat_interleave(heads, dim=0)
-    query_weights = alive.to(hidden_states.dtype).repeat_interleave(heads, dim=0)[:, None, :]
+        mask = additive_attention_mask(keys, score_dtype)[:, 0].repeat_interleave(heads, dim=0)
+    query_weights = alive.to(score_dtype).repeat_interleave(heads, dim=0)[:, None, :]
     step = max(1, SCORE_CHUNK_ELEMENTS // length**2)
     received, contexts = [], []
     for start in range(0, query.shape[0], step):
@@ -126,7 +136,7 @@ def self_attention_with_importance(
             scores = scores + mask[rows]
         probs = torch.softmax(scores, dim=-1)
         received.append(_received_attention(probs, query_weights[rows]))
-        contexts.append(torch.bmm(self_attention.dropout(probs), value[rows]))
+        contexts.append(torch.bmm(self_attention.dropout(probs).to(value.dtype), value[rows]))
     importance = _mean_over_heads_and_queries(torch.cat(received).view(batch, heads, length), alive)
     context = torch.cat(contexts).view(batch, heads, length, -1).transpose(1, 2).reshape(batch, length, -1)
     return context, importance

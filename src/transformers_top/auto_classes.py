@@ -1,0 +1,64 @@
+"""Registration of the ToP models with transformers' Auto classes (done once, when `transformers_top` is imported).
+
+Besides the heads the plugin has, every other Auto class a user may try on a ToP checkpoint is given a placeholder
+that says which heads exist, instead of transformers' bare "Unrecognized configuration class".
+"""
+
+from __future__ import annotations
+
+import transformers
+
+from .models import TopBertConfig, TopBertForSequenceClassification, TopBertModel
+
+#: Per configuration class, the Auto classes the plugin serves and the model class each one loads.
+SUPPORTED_HEADS: dict[type, dict[str, type]] = {
+    TopBertConfig: {
+        "AutoModel": TopBertModel,
+        "AutoModelForSequenceClassification": TopBertForSequenceClassification,
+    },
+}
+
+#: Auto classes that load encoder checkpoints but have no ToP head yet.
+UNSUPPORTED_AUTO_CLASSES = (
+    "AutoModelForCausalLM",
+    "AutoModelForMaskedLM",
+    "AutoModelForMultipleChoice",
+    "AutoModelForNextSentencePrediction",
+    "AutoModelForPreTraining",
+    "AutoModelForQuestionAnswering",
+    "AutoModelForTokenClassification",
+)
+
+
+def _unsupported_head(config_class: type, auto_class: str) -> type:
+    """A placeholder model class whose loading raises a `ValueError` naming the heads that exist."""
+    supported = ", ".join(SUPPORTED_HEADS[config_class])
+    message = (
+        f"transformers-top has no {auto_class} head for {config_class.model_type!r} checkpoints; the heads it "
+        f"provides are {supported}"
+    )
+
+    def refuse(cls, *args, **kwargs):
+        raise ValueError(message)
+
+    return type(
+        f"Unsupported{auto_class.removeprefix('AutoModel')}For{config_class.__name__}",
+        (),
+        {"config_class": config_class, "from_pretrained": classmethod(refuse), "_from_config": classmethod(refuse)},
+    )
+
+
+def register_auto_classes() -> None:
+    """Register every ToP configuration, its heads and the placeholders (calling it again is harmless)."""
+    for config_class, heads in SUPPORTED_HEADS.items():
+        transformers.AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        for auto_class, model_class in heads.items():
+            getattr(transformers, auto_class).register(config_class, model_class, exist_ok=True)
+        for auto_class in UNSUPPORTED_AUTO_CLASSES:
+            if auto_class not in heads:
+                getattr(transformers, auto_class).register(
+                    config_class, _unsupported_head(config_class, auto_class), exist_ok=True
+                )
+
+
+__all__ = ["SUPPORTED_HEADS", "register_auto_classes"]

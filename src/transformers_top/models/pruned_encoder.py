@@ -1,0 +1,463 @@
+"""The family-neutral part of the ToP models: an encoder that prunes tokens layer by layer.
+
+A family's base model (e.g. `TopBertModel`) builds its own embeddings and transformers' layer stack, then mixes in
+[`TokenPrunedEncoderMixin`], which runs the layers on one of three paths (see `docs/method.md`):
+
+- `_dense_forward`: no plan and no masks, every layer exactly as transformers runs it;
+- `_soft_masked_forward`: training with masks, a fresh hard-concrete sample scales each prune layer's input;
+- `_fixed_plan_forward`: a plan (stored, or frozen from the masks), the least important tokens are dropped.
+
+The layers are transformers' encoder layers (`layer.attention.self` with query/key/value projections,
+`layer.attention.output`, `layer.feed_forward_chunk`), which BERT, RoBERTa and XLM-R share.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+from transformers import initialization as init
+from transformers.masking_utils import create_bidirectional_mask
+from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
+from transformers.pytorch_utils import apply_chunking_to_forward
+
+from .flops import expected_sparsity
+from .hard_concrete import BIN_LOG_ALPHA_INIT, GATE_LOG_ALPHA_INIT, TokenPruningMasks
+from .input_checks import check_first_tokens_are_real
+from .pruning_config import LayerPlan
+from .token_importance import self_attention_with_importance
+from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens, rank_bins
+
+
+@dataclass
+class TopModelOutput(BaseModelOutputWithPooling):
+    """
+    Output of a ToP base model (e.g. [`TopBertModel`]).
+
+    Args:
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
+            Hidden states of the last layer. With pruning, a pruned token carries its hidden state from the last
+            layer it fully went through (unless `restore_pruned_tokens=False`, which returns the shortened sequence).
+        pooler_output (`torch.FloatTensor` of shape `(batch_size, hidden_size)`): the pooled [CLS] state.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*): embedding output and each layer's output, at the
+            length each layer really ran on.
+        token_importance (`tuple(torch.FloatTensor | None)`, *optional*): one entry per layer, the token importance
+            of the layers listed in `importance_layers` (shape `(batch_size, length at that layer)`), `None` elsewhere.
+    """
+
+    token_importance: tuple[torch.Tensor | None, ...] | None = None
+
+
+@dataclass
+class TopSequenceClassifierOutput(SequenceClassifierOutput):
+    """`SequenceClassifierOutput` plus `token_importance` (see [`TopModelOutput`])."""
+
+    token_importance: tuple[torch.Tensor | None, ...] | None = None
+
+
+class TokenPruningPreTrainedMixin:
+    """
+    Mixed into a family's `PreTrainedModel` base class: initialises the mask parameters, writes the family's full
+    `auto_map` on save, and gives every head the pruning API of its base model.
+    """
+
+    #: `auto_map` written by `save_pretrained`: Auto class name -> `"module.Class"` (set by each family).
+    auto_map: ClassVar[dict[str, str]] = {}
+
+    supports_gradient_checkpointing = True
+    _supports_flash_attn = False
+    _supports_flex_attn = False
+    _supports_attention_backend = False
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if isinstance(module, TokenPruningMasks):
+            init.constant_(module.gate_log_alpha, GATE_LOG_ALPHA_INIT)
+            init.constant_(module.bin_log_alpha, BIN_LOG_ALPHA_INIT)
+            init.zeros_(module.lagrange_multipliers)
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Save as transformers does, with an `auto_map` entry for every Auto class of the family (remote code)."""
+        self.config.auto_map = dict(self.auto_map)
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+    def add_pruning_masks(self) -> TokenPruningMasks:
+        """See [`TokenPrunedEncoderMixin.add_pruning_masks`]."""
+        return self.base_model.add_pruning_masks()
+
+    def finalize_pruning(self):
+        """See [`TokenPrunedEncoderMixin.finalize_pruning`]."""
+        return self.base_model.finalize_pruning()
+
+    def expected_sparsity(self, seq_lengths: torch.Tensor) -> torch.Tensor:
+        """See [`TokenPrunedEncoderMixin.expected_sparsity`]."""
+        return self.base_model.expected_sparsity(seq_lengths)
+
+
+class TokenPrunedEncoderMixin:
+    """
+    Mixed into a family's base model, which defines `embeddings`, `encoder.layer` (transformers' layers) and calls
+    `init_token_masks()` in its `__init__`. Gives it the trainable masks, the plan, and [`encode`], which runs the
+    layers and drops tokens.
+    """
+
+    # ---- masks and plans ---------------------------------------------------------------------------------------
+
+    def init_token_masks(self) -> None:
+        """Create the masks a training checkpoint carries (`config.pruning_masks`), else none."""
+        config = self.config
+        self.token_masks = (
+            TokenPruningMasks(len(config.prune_layers), config.num_bins) if config.pruning_masks else None
+        )
+        self._stored_plan: tuple[tuple, list[LayerPlan | None]] | None = None
+
+    def add_pruning_masks(self) -> TokenPruningMasks:
+        """
+        Add trainable hard-concrete masks (gates closed, bins open) at `config.prune_layers` with `config.num_bins`
+        bins, and record it in the config so that training checkpoints reload with their masks.
+
+        Raises:
+            `ValueError`: when the model already has masks or a fixed plan.
+        """
+        if self.token_masks is not None:
+            raise ValueError("the model already has pruning masks")
+        if self.config.is_pruned or self.config.token_keep_bins is not None:
+            raise ValueError(
+                f"the model already has a fixed pruning plan (token_keep_ratios={self.config.token_keep_ratios}); "
+                "masks are learnt from a dense model: set config.token_keep_ratios = None first"
+            )
+        device = self.get_input_embeddings().weight.device
+        self.token_masks = TokenPruningMasks(len(self.config.prune_layers), self.config.num_bins).to(device)
+        self.config.pruning_masks = True
+        return self.token_masks
+
+    def finalize_pruning(self):
+        """
+        Freeze the trained masks deterministically (`config.plan_freeze_rule`) into `config.token_keep_ratios` (and
+        `config.token_keep_bins` where a layer's kept bins are not a prefix of the ranking), then remove the mask
+        parameters, so `save_pretrained` writes a compact deployable checkpoint.
+
+        Returns:
+            The updated configuration.
+
+        Raises:
+            `ValueError`: when the model has no masks.
+        """
+        if self.token_masks is None:
+            raise ValueError("the model has no pruning masks to finalize (call add_pruning_masks and train first)")
+        _store_plan(self.config, *self.plan_from_masks())
+        self.token_masks = None
+        return self.config
+
+    def deployable_config(self):
+        """A copy of the configuration with the current masks frozen into the plan, as `finalize_pruning` writes it."""
+        config = copy.deepcopy(self.config)
+        if self.token_masks is not None:
+            _store_plan(config, *self.plan_from_masks())
+        return config
+
+    def plan_from_masks(self) -> tuple[list[float], list[list[int] | None]]:
+        """
+        The deterministic plan of the current masks (`config.plan_freeze_rule`) as `(token_keep_ratios,
+        token_keep_bins)`, with a bin pattern only for the layers whose kept bins are not a prefix of the ranking.
+        """
+        num_layers, num_bins = self.config.num_hidden_layers, self.config.num_bins
+        ratios, patterns = [1.0] * num_layers, [None] * num_layers
+        frozen_plan = self.token_masks.frozen_plan(self.config.plan_freeze_rule)
+        for layer, keep in zip(self.config.prune_layers, frozen_plan, strict=True):
+            if keep is None:
+                continue
+            num_kept = sum(keep)
+            ratios[layer] = num_kept / num_bins
+            if keep != [1] * num_kept + [0] * (num_bins - num_kept):
+                patterns[layer] = keep
+        return ratios, patterns
+
+    def layer_keep_ratios(self) -> torch.Tensor:
+        """Expected keep ratio at each layer's input under the masks (1 where it does not prune), differentiable."""
+        if self.token_masks is None:
+            raise ValueError("the model has no pruning masks")
+        ratios = torch.ones(self.config.num_hidden_layers, device=self.token_masks.gate_log_alpha.device)
+        locations = torch.tensor(self.config.prune_layers, dtype=torch.long, device=ratios.device)
+        return ratios.index_put((locations,), self.token_masks.expected_keep_ratios())
+
+    def expected_sparsity(self, seq_lengths: torch.Tensor) -> torch.Tensor:
+        """Differentiable expected FLOPs sparsity of the masks for a batch of `seq_lengths` real tokens per sample."""
+        return expected_sparsity(self.config, self.layer_keep_ratios(), seq_lengths)
+
+    def current_layer_plans(self) -> list[LayerPlan | None]:
+        """
+        The plan pruning uses now, per layer (`None` where the layer does not prune): the masks' frozen plan when the
+        model holds masks, else the stored plan (validated by `config.layer_plans()`, cached until it changes).
+        """
+        if self.token_masks is not None:
+            ratios, patterns = self.plan_from_masks()
+            return [LayerPlan(r, p) if r < 1.0 else None for r, p in zip(ratios, patterns, strict=True)]
+        key = self.config.plan_key()
+        if self._stored_plan is None or self._stored_plan[0] != key:
+            self._stored_plan = (key, self.config.layer_plans())
+        return self._stored_plan[1]
+
+    # ---- the forward pass ----------------------------------------------------------------------------------------
+
+    def encode(
+        self,
+        hidden_states: torch.Tensor,
+        alive: torch.Tensor,
+        importance_layers: frozenset[int] = frozenset(),
+        output_hidden_states: bool = False,
+        restore_pruned_tokens: bool = True,
+    ) -> TopModelOutput:
+        """
+        Run the encoder layers on the embeddings, dropping tokens as the masks or the plan say.
+
+        Args:
+            hidden_states (`torch.Tensor` of shape `(batch, length, hidden)`): the embedding output.
+            alive (`torch.Tensor` of shape `(batch, length)`, bool): the real tokens.
+            importance_layers (`frozenset[int]`): layers whose token importance to return.
+            output_hidden_states (`bool`): return every layer's output.
+            restore_pruned_tokens (`bool`): give `last_hidden_state` the input length (see `TopModelOutput`).
+
+        Returns:
+            [`TopModelOutput`] without `pooler_output`.
+        """
+        if self.training and self.token_masks is not None and not self.token_masks.plan_frozen:
+            check_first_tokens_are_real(alive)
+            return self._soft_masked_forward(hidden_states, alive, importance_layers, output_hidden_states)
+        plans = self.current_layer_plans()
+        if any(plans):
+            if torch.jit.is_tracing():
+                raise RuntimeError(
+                    "torch.jit.trace cannot trace a model that prunes tokens: the traced graph would keep the traced "
+                    "input's number of tokens for every input. Trace the dense model (config.token_keep_ratios = "
+                    "None), or run the pruned model eagerly"
+                )
+            check_first_tokens_are_real(alive)
+            return self._fixed_plan_forward(
+                hidden_states, alive, plans, importance_layers, output_hidden_states, restore_pruned_tokens
+            )
+        if not _is_tracing():
+            check_first_tokens_are_real(alive)
+        return self._dense_forward(hidden_states, alive, importance_layers, output_hidden_states)
+
+    def _dense_forward(self, hidden_states, alive, importance_layers, output_hidden_states) -> TopModelOutput:
+        """Every layer on every token, as transformers runs it (importance computed only where asked)."""
+        kernel_mask = self._kernel_mask(alive, hidden_states)
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        importances = [None] * len(self.encoder.layer)
+        for index, layer in enumerate(self.encoder.layer):
+            if index in importance_layers:
+                context, importances[index] = self._attention_with_importance(layer, hidden_states, alive, alive)
+                hidden_states = self._rest_of_layer(layer, context, hidden_states)
+            else:
+                hidden_states = layer(hidden_states, kernel_mask)
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+        return _output(hidden_states, all_hidden_states, importances, importance_layers)
+
+    def _soft_masked_forward(self, hidden_states, alive, importance_layers, output_hidden_states) -> TopModelOutput:
+        """Training with masks: each prune layer's input is scaled by its soft keep values; lengths do not change."""
+        masking = _SoftMasking(self.token_masks, self.config.prune_layers, alive, hidden_states.dtype)
+        kernel_mask = self._kernel_mask(alive, hidden_states)
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        importances = [None] * len(self.encoder.layer)
+        for index, layer in enumerate(self.encoder.layer):
+            masks_next = masking.prunes(index + 1)
+            if masks_next or index in importance_layers:
+                context, importance = self._attention_with_importance(
+                    layer, hidden_states, masking.alive_queries(), alive
+                )
+                importances[index] = importance
+                hidden_states = self._rest_of_layer(layer, context, hidden_states)
+                if masks_next:
+                    hidden_states = masking.apply(index + 1, self._ranking_scores(importance), hidden_states)
+            else:
+                hidden_states = layer(hidden_states, kernel_mask)
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+        return _output(hidden_states, all_hidden_states, importances, importance_layers)
+
+    def _fixed_plan_forward(
+        self, hidden_states, alive, plans, importance_layers, output_hidden_states, restore_pruned_tokens
+    ) -> TopModelOutput:
+        """A fixed plan: inside the layer before each pruning layer, the dropped tokens leave the sequence."""
+        restorer = _TokenRestorer(alive, hidden_states) if restore_pruned_tokens else None
+        kernel_mask = self._kernel_mask(alive, hidden_states)
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        importances = [None] * len(self.encoder.layer)
+        for index, layer in enumerate(self.encoder.layer):
+            next_plan = plans[index + 1] if index + 1 < len(plans) else None
+            if next_plan is None and index not in importance_layers:
+                hidden_states = layer(hidden_states, kernel_mask)
+            else:
+                context, importances[index] = self._attention_with_importance(layer, hidden_states, alive, alive)
+                if next_plan is not None:
+                    if restorer is not None:
+                        restorer.record(hidden_states)
+                    # The rest of the layer is per token: run it on the kept tokens only.
+                    keep_index, alive = _select_tokens(self._ranking_scores(importances[index]), alive, next_plan)
+                    context, hidden_states = (
+                        gather_tokens(context, keep_index),
+                        gather_tokens(hidden_states, keep_index),
+                    )
+                    if restorer is not None:
+                        restorer.gather(keep_index, alive)
+                    kernel_mask = self._kernel_mask(alive, hidden_states)
+                hidden_states = self._rest_of_layer(layer, context, hidden_states)
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+        last_hidden_state = hidden_states
+        if restorer is not None:
+            restorer.record(hidden_states)
+            last_hidden_state = restorer.output()
+        return _output(last_hidden_state, all_hidden_states, importances, importance_layers)
+
+    # ---- one layer, in two parts -------------------------------------------------------------------------------
+
+    def _attention_with_importance(
+        self, layer: nn.Module, hidden_states: torch.Tensor, queries: torch.Tensor, keys: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The layer's self-attention context and the token importance (recomputed in backward under checkpointing)."""
+        return _checkpointed(layer, self.training, self_attention_with_importance)(
+            layer.attention.self, hidden_states, queries, keys
+        )
+
+    def _rest_of_layer(self, layer: nn.Module, context: torch.Tensor, hidden_states: torch.Tensor) -> torch.Tensor:
+        """Output projection, residual and feed-forward network of a layer, per token."""
+        return _checkpointed(layer, self.training, _finish_layer)(layer, context, hidden_states)
+
+    def _ranking_scores(self, importance: torch.Tensor) -> torch.Tensor:
+        """The scores tokens are ranked by: the importance, or random scores (`config.token_ranking="random"`)."""
+        return torch.rand_like(importance) if self.config.token_ranking == "random" else importance
+
+    def _kernel_mask(self, alive: torch.Tensor, hidden_states: torch.Tensor) -> torch.Tensor | None:
+        """The attention mask in the format of the configured attention implementation, for the current tokens."""
+        return create_bidirectional_mask(config=self.config, inputs_embeds=hidden_states, attention_mask=alive)
+
+
+def _is_tracing() -> bool:
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
+def _finish_layer(layer: nn.Module, context: torch.Tensor, hidden_states: torch.Tensor) -> torch.Tensor:
+    attention_output = layer.attention.output(context, hidden_states)
+    return apply_chunking_to_forward(
+        layer.feed_forward_chunk, layer.chunk_size_feed_forward, layer.seq_len_dim, attention_output
+    )
+
+
+def _checkpointed(layer: nn.Module, training: bool, function):
+    """`function`, recomputed in the backward pass when activation checkpointing is on for `layer` (as transformers
+    does for the layer's own forward)."""
+    if getattr(layer, "gradient_checkpointing", False) and training and torch.is_grad_enabled():
+        return lambda *args: layer._gradient_checkpointing_func(function, *args)
+    return function
+
+
+def _output(last_hidden_state, all_hidden_states, importances, importance_layers) -> TopModelOutput:
+    return TopModelOutput(
+        last_hidden_state=last_hidden_state,
+        hidden_states=all_hidden_states,
+        token_importance=tuple(
+            importance if index in importance_layers else None for index, importance in enumerate(importances)
+        )
+        if importance_layers
+        else None,
+    )
+
+
+def sequence_classification_loss(config, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The loss of transformers' sequence classifiers, by `config.problem_type` (inferred as they infer it)."""
+    num_labels = config.num_labels
+    if config.problem_type is None:
+        if num_labels == 1:
+            config.problem_type = "regression"
+        elif labels.dtype in (torch.long, torch.int):
+            config.problem_type = "single_label_classification"
+        else:
+            config.problem_type = "multi_label_classification"
+    if config.problem_type == "regression":
+        return nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
+    if config.problem_type == "single_label_classification":
+        return nn.functional.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
+    return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+
+
+def _store_plan(config, ratios: list[float], patterns: list[list[int] | None]) -> None:
+    """Write a frozen plan into a configuration that no longer has masks."""
+    config.pruning_masks = False
+    config.token_keep_ratios = ratios
+    config.token_keep_bins = patterns if any(pattern is not None for pattern in patterns) else None
+    config.check_pruning_plan()
+
+
+def _select_tokens(scores: torch.Tensor, alive: torch.Tensor, plan: LayerPlan) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the tokens a fixed plan keeps ([CLS] always) and the alive mask of the shortened sequence."""
+    ranks, num_alive = rank_alive_tokens(scores, alive)
+    keep = kept_by_plan(ranks, num_alive, plan.keep_ratio, plan.keep_bins)
+    keep[:, 0] = True
+    return gather_kept_tokens(keep)
+
+
+class _SoftMasking:
+    """Training-time soft token masks: `m_j = (1 - (1 - z_bin(j)) * g_p) * m_j(previous location)`, `m_[CLS] = 1`."""
+
+    def __init__(self, masks: TokenPruningMasks, prune_layers: list[int], alive: torch.Tensor, dtype: torch.dtype):
+        self.gates, self.bins = masks.sample()
+        self.location = {layer: position for position, layer in enumerate(prune_layers)}
+        self.alive = alive
+        self.keep = alive.to(dtype)
+        self.is_cls = torch.zeros_like(alive)
+        self.is_cls[:, 0] = True
+
+    def prunes(self, layer: int) -> bool:
+        return layer in self.location
+
+    def alive_queries(self) -> torch.Tensor:
+        return self.alive & (self.keep > 0)
+
+    def apply(self, layer: int, scores: torch.Tensor, layer_input: torch.Tensor) -> torch.Tensor:
+        location = self.location[layer]
+        ranks, num_alive = rank_alive_tokens(scores, self.alive_queries())
+        bin_values = self.bins[location][rank_bins(ranks, num_alive, self.bins.shape[1])]
+        keep = (1.0 - (1.0 - bin_values) * self.gates[location]) * self.keep
+        self.keep = torch.where(self.is_cls, torch.ones_like(keep), keep)
+        return layer_input * self.keep[..., None].to(layer_input.dtype)
+
+
+class _TokenRestorer:
+    """Keeps each token's latest hidden state at its original position, so pruned tokens can be put back."""
+
+    def __init__(self, alive: torch.Tensor, hidden_states: torch.Tensor) -> None:
+        batch_size, seq_length, hidden_size = hidden_states.shape
+        self.seq_length = seq_length
+        # One spare column receives the writes of padding entries.
+        self.buffer = hidden_states.new_zeros(batch_size, seq_length + 1, hidden_size)
+        positions = torch.arange(seq_length, device=alive.device).expand(batch_size, -1)
+        self.origin = positions.masked_fill(~alive, seq_length)
+        self.row_offsets = torch.arange(batch_size, device=alive.device)[:, None] * (seq_length + 1)
+
+    def record(self, hidden_states: torch.Tensor) -> None:
+        # In place, whole rows of the flattened buffer (copying the buffer or scattering with an index expanded over
+        # the hidden dimension costs more than the layers themselves at short lengths).
+        rows = (self.origin + self.row_offsets).flatten()
+        self.buffer.view(-1, self.buffer.shape[-1]).index_copy_(0, rows, hidden_states.flatten(0, 1))
+
+    def gather(self, keep_index: torch.Tensor, alive: torch.Tensor) -> None:
+        self.origin = gather_tokens(self.origin, keep_index).masked_fill(~alive, self.seq_length)
+
+    def output(self) -> torch.Tensor:
+        return self.buffer[:, : self.seq_length]
+
+
+__all__ = [
+    "TokenPrunedEncoderMixin",
+    "TokenPruningPreTrainedMixin",
+    "TopModelOutput",
+    "TopSequenceClassifierOutput",
+    "sequence_classification_loss",
+]

@@ -1,0 +1,14 @@
+"""Training a pruned student: the arguments, the trainer and its distillation losses."""
+
+from .losses import RANKING_LOSSES, logit_distillation_loss, rank_distillation_loss
+from .trainer import TopTrainer, TrainingDivergedError
+from .training_args import TopTrainingArguments
+
+__all__ = [
+    "RANKING_LOSSES",
+    "TopTrainer",
+    "TopTrainingArguments",
+    "TrainingDivergedError",
+    "logit_distillation_loss",
+    "rank_distillation_loss",
+]
