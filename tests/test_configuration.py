@@ -210,3 +210,59 @@ def test_invalid_plan_in_a_saved_config_fails_at_load(tiny_bert_dir, tmp_path):
         ValueError, match=re.escape("token_keep_ratios must be a list of 4 floats (one per layer), got [1, 0.5]")
     ):
         TopBertForSequenceClassification.from_pretrained(tmp_path)
+
+
+# ---- found when the library was tried as a new user would --------------------------------------------------------
+
+
+def test_numpy_numbers_in_the_plan_are_saved_as_python_numbers(tiny_bert_config, tmp_path):
+    """A plan built with numpy (e.g. from an analysis) validates, runs, saves and reloads."""
+    numpy = pytest.importorskip("numpy")
+    model = TopBertForSequenceClassification(TopBertConfig.from_bert_config(tiny_bert_config))
+    model.config.token_keep_ratios = [1.0, numpy.float32(1.0), numpy.float32(0.5), numpy.float64(0.25)]
+    model.eval()(torch.tensor([[2, 5, 6, 7, 8]]))
+    model.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["token_keep_ratios"] == [1.0, 1.0, 0.5, 0.25]
+    assert TopBertForSequenceClassification.from_pretrained(tmp_path).config.token_keep_ratios == [1.0, 1.0, 0.5, 0.25]
+
+
+def test_a_config_that_cannot_be_written_leaves_the_saved_one_intact(tmp_path):
+    config = TopBertConfig(**LAYERS_4, token_keep_ratios=PLAN_4)
+    config.save_pretrained(tmp_path)
+    before = (tmp_path / "config.json").read_text()
+    config.note = object()  # not JSON-serialisable
+    with pytest.raises(TypeError):
+        config.save_pretrained(tmp_path)
+    assert (tmp_path / "config.json").read_text() == before
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
+
+
+def test_loading_a_bert_checkpoint_does_not_warn_that_it_is_unsupported(tiny_bert_dir, capfd):
+    from transformers.utils import logging
+
+    logging.set_verbosity_warning()
+    TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    assert "to instantiate a model of type" not in capfd.readouterr().err
+
+
+def test_a_checkpoint_of_another_family_is_refused(tiny_bert_dir, tmp_path):
+    saved = json.loads((tiny_bert_dir / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(saved | {"model_type": "roberta"}))
+    with pytest.raises(ValueError, match="is a 'roberta' checkpoint, which TopBertConfig cannot load: it loads "):
+        TopBertConfig.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("auto_class", ["AutoModelForTokenClassification", "AutoModelForQuestionAnswering"])
+def test_auto_classes_without_a_top_head_name_the_heads_that_exist(tiny_pruned_classifier, tmp_path, auto_class):
+    import transformers
+
+    tiny_pruned_classifier.save_pretrained(tmp_path)
+    message = (
+        f"transformers-top has no {auto_class} head for 'top_bert' checkpoints; the heads it provides are "
+        "AutoModel, AutoModelForSequenceClassification"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        getattr(transformers, auto_class).from_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        getattr(transformers, auto_class).from_config(tiny_pruned_classifier.config)

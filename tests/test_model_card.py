@@ -218,5 +218,7 @@ def test_save_model_card_rejects_a_bad_plot_and_writes_nothing(tiny_pruned_class
 def test_save_model_card_rejects_a_missing_directory(tiny_pruned_classifier, tmp_path):
     with pytest.raises(ValueError, match="save_directory must be an existing directory"):
         save_model_card(tmp_path / "nowhere", tiny_pruned_classifier)
-    with pytest.raises(ValueError, match=r"model must be a ToP model \(e.g. TopBertForSequenceClassification\), got str"):
+    with pytest.raises(
+        ValueError, match=r"model must be a ToP model \(e.g. TopBertForSequenceClassification\), got str"
+    ):
         save_model_card(tmp_path, "bert-base-uncased")

@@ -416,6 +416,28 @@ def test_nan_in_one_row_stays_in_that_row(bert_dir):
         (dict(), "exactly one of input_ids or inputs_embeds"),
         (dict(input_ids=torch.tensor([[2, 5]]), inputs_embeds=torch.zeros(1, 2, 32)), "exactly one of"),
         (dict(input_ids=torch.tensor([[2, 5]]), output_attentions=True), "output_attentions is not supported"),
+        (
+            dict(input_ids=torch.tensor([[2, 5]]), position_ids=torch.tensor([[0, 64]])),
+            "position_ids must be within 0..63, got values from 0 to 64",
+        ),
+        (
+            dict(input_ids=torch.tensor([[2, 5]]), position_ids=torch.tensor([[-1, 0]])),
+            "position_ids must be within 0..63, got values from -1 to 0",
+        ),
+        (
+            dict(input_ids=torch.tensor([[2, 5]]), position_ids=torch.tensor([[0, 1, 2]])),
+            "position_ids has shape (1, 3), expected (1, 2)",
+        ),
+        (
+            dict(input_ids=torch.tensor([[2, 5]]), position_ids=torch.tensor([0, 1])),
+            "position_ids has shape (2,), expected (1, 2)",
+        ),
+        (
+            dict(input_ids=torch.tensor([[2, 5]]), position_ids=torch.tensor([[0.0, 1.0]])),
+            "position_ids must be an integer (int64 or int32) tensor, got torch.float32",
+        ),
+        (dict(input_ids=torch.tensor([[2, 5]]), importance_layers="1"), "importance_layers must be a list of layer"),
+        (dict(input_ids=torch.tensor([[2, 5]]), importance_layers=[1.0]), "importance_layers must be a list of layer"),
     ],
 )
 @pytest.mark.parametrize("plan", [None, PLAN], ids=["dense", "plan"])
@@ -605,3 +627,51 @@ def test_training_checkpoint_reloads_its_masks(bert_dir, tmp_path):
     assert info["missing_keys"] == set() and info["unexpected_keys"] == set()
     for name, parameter in model.bert.token_masks.named_parameters():
         assert torch.equal(getattr(loaded.bert.token_masks, name), parameter), name
+
+
+# ---- tracing and activation checkpointing ---------------------------------------------------------------------------
+
+
+def test_tracing_a_pruned_model_is_refused_and_the_dense_model_traces(bert_dir):
+    example = torch.tensor([[2, 5, 6, 7, 8, 9, 10, 11]])
+    dense = load_top(bert_dir)
+    traced = torch.jit.trace(dense, example, strict=False)
+    longer = torch.tensor([[2, *range(5, 25)]])
+    with torch.no_grad():
+        torch.testing.assert_close(traced(longer)["logits"], dense(longer).logits, atol=1e-5, rtol=0)
+    pruned = load_top(bert_dir, token_keep_ratios=PLAN)
+    with pytest.raises(RuntimeError, match=r"torch\.jit\.trace cannot trace a model that prunes tokens"):
+        torch.jit.trace(pruned, example, strict=False)
+
+
+def _loss_and_gradients(model, batch, checkpointing: bool, seed: int = 0):
+    model.zero_grad()
+    if checkpointing:
+        model.activation_checkpointing_enable()
+    else:
+        model.activation_checkpointing_disable()
+    torch.manual_seed(seed)  # the same hard-concrete sample in both runs
+    loss = model(**batch, importance_layers=[1]).logits.square().sum()
+    loss.backward()
+    return loss.detach(), {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("state", ["dense", "soft masks", "fixed plan"])
+def test_activation_checkpointing_gives_the_same_loss_and_gradients(tiny_bert_config, tiny_batch, state):
+    torch.manual_seed(0)
+    config = TopBertConfig.from_bert_config(tiny_bert_config, num_bins=4)
+    if state == "fixed plan":
+        config.token_keep_ratios = PLAN
+    model = TopBertForSequenceClassification(config).train()
+    if state == "soft masks":
+        model.add_pruning_masks()
+        with torch.no_grad():  # gates open, bins undecided: the soft masks change the forward
+            model.bert.token_masks.gate_log_alpha.fill_(2.0)
+            model.bert.token_masks.bin_log_alpha.uniform_(-2.0, 2.0)
+    expected_loss, expected = _loss_and_gradients(model, tiny_batch, checkpointing=False)
+    loss, gradients = _loss_and_gradients(model, tiny_batch, checkpointing=True)
+    assert model.is_gradient_checkpointing
+    torch.testing.assert_close(loss, expected_loss, atol=1e-5, rtol=0)
+    assert gradients.keys() == expected.keys()
+    for name, gradient in gradients.items():
+        torch.testing.assert_close(gradient, expected[name], atol=1e-5, rtol=1e-5, msg=name)

@@ -773,3 +773,79 @@ def test_launcher_processes_must_match_the_arguments(tiny_bert_dir, tmp_path, mo
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ValueError, match=r"started 2 processes but the training arguments use 1: .* --use_cpu"):
         TopTrainer(model=student, teacher_model=teacher, args=args)
+
+
+# ---- the FLOPs target is a constraint: reached with the default recipe, and a miss is announced -------------------
+
+
+def default_recipe_args(output_dir, **overrides) -> TopTrainingArguments:
+    """TopTrainingArguments with the library's recipe: only the run's length, batch and target are set."""
+    values = dict(
+        output_dir=str(output_dir),
+        use_cpu=True,
+        report_to=[],
+        disable_tqdm=True,
+        save_strategy="no",
+        per_device_train_batch_size=8,
+        seed=0,
+    )
+    return TopTrainingArguments(**(values | overrides))
+
+
+def test_the_default_recipe_reaches_the_target_in_125_steps_without_evaluation(tiny_bert_dir, tmp_path):
+    teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    student = TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    args = default_recipe_args(tmp_path, target_sparsity=0.45, max_steps=125)
+    trainer = TopTrainer(
+        model=student, teacher_model=teacher, args=args, train_dataset=make_dataset(1000), data_collator=collate
+    )
+    metrics = trainer.train().metrics
+    assert metrics["target_sparsity"] == 0.45
+    assert metrics["realized_sparsity"] >= 0.45 - args.target_sparsity_tolerance
+    assert trainer.state.log_history[-1]["realized_sparsity"] == metrics["realized_sparsity"]
+
+
+def test_a_run_that_misses_its_target_says_so_in_the_log_metrics_state_and_card(tiny_bert_dir, tmp_path, caplog):
+    teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    student = TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    # Masks this slow cannot follow the target in 20 steps: the model ends (almost) dense.
+    args = default_recipe_args(tmp_path, target_sparsity=0.45, max_steps=20, mask_learning_rate=1e-4)
+    eval_dataset = make_dataset(16, seed=1)
+    trainer = TopTrainer(
+        model=student,
+        teacher_model=teacher,
+        args=args,
+        train_dataset=make_dataset(160),
+        eval_dataset=eval_dataset,
+        data_collator=collate,
+    )
+    with caplog.at_level("WARNING", logger="transformers_top.training.trainer"):
+        metrics = trainer.train().metrics
+    realized = metrics["realized_sparsity"]
+    assert realized < 0.45 - 0.01 and metrics["target_sparsity"] == 0.45
+    assert f"The final model removes {realized:.4f} of the encoder FLOPs on real tokens, short of" in caplog.text
+    final = trainer.state.log_history[-1]
+    assert final["realized_sparsity"] == realized and final["target_sparsity"] == 0.45
+    # Measured on the evaluation texts: the same number an evaluation reports for the final plan.
+    assert trainer.evaluate()["eval_sparsity"] == pytest.approx(realized)
+    trainer.create_model_card()
+    card = (tmp_path / "README.md").read_text()
+    assert "**This model missed its FLOPs target**" in card
+    assert "| target sparsity (fraction of FLOPs removed, real tokens) | 0.450 |" in card
+
+
+def test_activation_checkpointing_trains_with_top_trainer(tiny_bert_dir, tmp_path):
+    losses = {}
+    for checkpointing in (False, True):
+        trainer = make_trainer(
+            tiny_bert_dir,
+            tmp_path / str(checkpointing),
+            train_dataset=make_dataset(32),
+            gradient_checkpointing=checkpointing,
+            max_steps=4,
+            sparsity_warmup_steps=2,
+        )
+        trainer.train()
+        assert trainer.model.is_gradient_checkpointing is checkpointing
+        losses[checkpointing] = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    assert losses[True] == pytest.approx(losses[False], abs=1e-5)

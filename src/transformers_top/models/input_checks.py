@@ -61,10 +61,9 @@ def check_encoder_inputs(
     for name, tensor in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
         if tensor is not None and tuple(tensor.shape) != shape:
             raise ValueError(f"{name} has shape {tuple(tensor.shape)}, expected {shape}")
-    if position_ids is not None and (
-        position_ids.dim() != 2 or tuple(position_ids.shape) not in ((1, shape[1]), shape)
-    ):
-        raise ValueError(f"position_ids has shape {tuple(position_ids.shape)}, expected {shape} or {(1, shape[1])}")
+    if position_ids is not None and tuple(position_ids.shape) not in ((1, shape[1]), shape):
+        expected = f"{shape} or {(1, shape[1])}" if shape[0] > 1 else str(shape)
+        raise ValueError(f"position_ids has shape {tuple(position_ids.shape)}, expected {expected}")
     for name, ids in (("input_ids", input_ids), ("token_type_ids", token_type_ids), ("position_ids", position_ids)):
         if ids is not None and ids.dtype not in _INTEGER_DTYPES:
             raise ValueError(f"{name} must be an integer (int64 or int32) tensor, got {ids.dtype}")

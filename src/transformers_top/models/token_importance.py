@@ -48,12 +48,26 @@ def attention_probabilities(
     return torch.softmax(scores, dim=-1), value
 
 
+#: Model dtypes whose deciding layers compute queries, keys, scores, softmax and importance in float32.
+REDUCED_PRECISION = (torch.bfloat16, torch.float16)
+
+
 def _projections(self_attention: nn.Module, hidden_states: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Scaled queries, keys and values, each of shape `(batch, heads, length, head_size)`."""
+    """
+    Scaled queries, keys and values, each of shape `(batch, heads, length, head_size)`. For a reduced-precision model
+    the queries and keys are computed in float32 (from the same inputs and weights), the values in the model's dtype.
+    """
     batch, length, _ = hidden_states.shape
     shape = (batch, length, -1, self_attention.attention_head_size)
-    query = (self_attention.query(hidden_states) * self_attention.scaling).view(shape).transpose(1, 2)
-    key = self_attention.key(hidden_states).view(shape).transpose(1, 2)
+
+    def project(linear: nn.Linear) -> torch.Tensor:
+        if hidden_states.dtype not in REDUCED_PRECISION:
+            return linear(hidden_states)
+        bias = None if linear.bias is None else linear.bias.float()
+        return nn.functional.linear(hidden_states.float(), linear.weight.float(), bias)
+
+    query = (project(self_attention.query) * self_attention.scaling).view(shape).transpose(1, 2)
+    key = project(self_attention.key).view(shape).transpose(1, 2)
     value = self_attention.value(hidden_states).view(shape).transpose(1, 2)
     return query, key, value
 
@@ -95,9 +109,9 @@ def self_attention_with_importance(
     (within float rounding). The probabilities are computed a few heads at a time (`SCORE_CHUNK_ELEMENTS`) and never
     held whole.
 
-    For a model in a reduced precision (bfloat16 or float16 weights), the scores, the softmax and the importance are
-    computed in float32 and only the context goes on in the model's dtype: probabilities rounded to bfloat16 tie
-    and reorder close tokens differently in a batch than one by one. (Under autocast the hidden states are float32
+    For a model in a reduced precision (bfloat16 or float16 weights), the queries, keys, scores, softmax and
+    importance are computed in float32 and only the context goes on in the model's dtype: rounded to bfloat16 they
+    tie and reorder close tokens differently in a batch than one by one. (Under autocast the hidden states are float32
     and the products follow autocast; `_received_attention` keeps the sum in float32.)
 
     The caller applies the block's output projection (`BertAttention.output(context, hidden_states)`), so that at a
@@ -117,10 +131,7 @@ def self_attention_with_importance(
     keys = alive if keys_alive is None else keys_alive
     # One row per (sample, head): (batch * heads, length, head_size).
     query, key, value = (states.flatten(0, 1) for states in _projections(self_attention, hidden_states))
-    score_dtype = hidden_states.dtype
-    if score_dtype in (torch.bfloat16, torch.float16):
-        score_dtype = torch.float32
-        query, key = query.float(), key.float()
+    score_dtype = torch.float32 if hidden_states.dtype in REDUCED_PRECISION else hidden_states.dtype
     heads = query.shape[0] // batch
     # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning).
     mask = None
