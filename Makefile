@@ -24,49 +24,15 @@ test: install
 demo: install
 	$(PY) examples/demo.py --output_dir demo-output
 
-# Latency of fixed plans against dense BERT and the cost of a training step (see docs/benchmarks.md). The long set
-# (the latency grid and the accuracy-vs-FLOPs curves, which fine-tune teachers and prune them) runs for hours:
+# The declared experiments of benchmarks/experiments.py (`python benchmarks/experiments.py --list`). `make bench`: the
+# timings (latency of fixed plans, cost of a training step; minutes, on a quiet machine). `make bench-long`: the
+# accuracy runs and the latency grid (hours; they resume when run again):
 # `nohup make bench-long > bench-long.log 2>&1 &`.
 bench: install
-	$(PY) benchmarks/latency.py --quick --lower-bound
-	$(PY) benchmarks/latency.py --layer-costs 512 256 128 64 32 16 8 --batch-sizes 1 8
-	$(PY) benchmarks/training_cost.py
-	$(PY) benchmarks/training_cost.py --bf16
+	$(PY) benchmarks/experiments.py --short
 
 bench-long: install
-	$(PY) benchmarks/accuracy.py --task sst2
-	$(PY) benchmarks/accuracy.py --task sst2 --methods top-frozen --targets 0.45 --prune_samples 0 \
-		--name accuracy_sst2_all_rows
-	$(PY) benchmarks/accuracy.py --task imdb --methods top top-no-rank shallow truncation random plan-only \
-		--ablation_target 0.5
-	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.5 --prune_epochs 2 \
-		--name accuracy_imdb_2epochs
-	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.53 --prune_epochs 3 \
-		--name accuracy_imdb_3epochs
-	$(PY) benchmarks/distill_rows.py --extra_rows 2000 --output benchmarks/work/imdb/train_4k_seed13.jsonl
-	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.52 \
-		--distill_file $(CURDIR)/benchmarks/work/imdb/train_4k_seed13.jsonl --name accuracy_imdb_4k_reviews
-	$(PY) benchmarks/distill_rows.py --extra_rows 6000 --output benchmarks/work/imdb/train_8k_seed13.jsonl
-	$(PY) benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.57 \
-		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews
-	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.59 \
-		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews_top
-	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.58 --prune_epochs 2 --group_by_length \
-		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews_2epochs_glen
-	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.6 --prune_epochs 2 --group_by_length \
-		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews_2epochs_glen_t06
-	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.59 --prune_epochs 3 --group_by_length \
-		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews_3epochs_glen_t059
-	$(PY) benchmarks/distill_rows.py --extra_rows 14000 --output benchmarks/work/imdb/train_16k_seed13.jsonl
-	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.6 --group_by_length --target_sparsity_tolerance 0 \
-		--distill_file $(CURDIR)/benchmarks/work/imdb/train_16k_seed13.jsonl --name accuracy_imdb_16k_reviews_glen_t06_tol0
-	# --bf16: bfloat16 autocast, 1.26x cheaper 512-token steps on a CPU with AMX (may be slower on one without bf16 units).
-	$(PY) benchmarks/accuracy.py --task imdb --methods top --targets 0.61 --prune_epochs 3 --group_by_length --bf16 \
-		--distill_file $(CURDIR)/benchmarks/work/imdb/train_8k_seed13.jsonl --name accuracy_imdb_8k_reviews_3epochs_glen_t061_bf16
-	$(PY) benchmarks/training_cost.py --task imdb --steps 8 --warmup 2
-	$(PY) benchmarks/training_cost.py --task imdb --steps 8 --warmup 2 --bf16
-	$(PY) benchmarks/accuracy.py --task mrpc --methods top top-frozen top-no-rank shallow truncation random plan-only
-	$(PY) benchmarks/latency.py --full
+	$(PY) benchmarks/experiments.py --long
 
 lint: install
 	$(PY) -m ruff check src tests examples benchmarks

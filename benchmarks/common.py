@@ -24,6 +24,8 @@ import torch
 from transformers_top.sharing.hardware import cpu_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The real data sets beside the repository (see its README); the benchmarks read them from there.
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 LIBRARIES = ("torch", "transformers", "transformers-top", "accelerate", "numpy")
 
@@ -80,15 +82,21 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def environment() -> dict[str, Any]:
-    """Where and how a benchmark ran: command, commit, versions, CPU, threads, date, load average."""
+def environment(threads: int | None = None) -> dict[str, Any]:
+    """
+    Where and how a benchmark ran: command, commit, versions, CPU, threads, date, load average.
+
+    Args:
+        threads (`int`, *optional*): the intra-op threads the measured code ran with, when it ran in other processes
+            (default: this process's `torch.get_num_threads()`).
+    """
     return {
         "command": shlex.join([Path(sys.executable).name, *sys.argv]),
         "git_commit": git_commit(),
         "versions": library_versions(),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads() if threads is None else threads,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "load_average": load_average(),
     }

@@ -5,12 +5,10 @@ rows drawn at random from the rest of its full training split, shuffled, as JSON
 
 The teacher keeps being fine-tuned on the subset; the pruning runs read this file instead. The distillation losses
 use no labels, so the added rows act as unlabelled in-domain text (docs/training.md: give the pruning run as much
-distinct data as you can). The evaluation set is untouched. The IMDB file of docs/benchmarks.md:
+distinct data as you can). The evaluation set is untouched. The 8,000-review IMDB file of docs/benchmarks.md:
 
 ```bash
-python benchmarks/distill_rows.py --extra_rows 2000 --seed 13 --output benchmarks/work/imdb/train_4k_seed13.jsonl
-python benchmarks/accuracy.py --task imdb --methods top-frozen --targets 0.52 \\
-    --distill_file "$PWD/benchmarks/work/imdb/train_4k_seed13.jsonl" --name accuracy_imdb_4k_reviews
+python benchmarks/distill_rows.py --extra_rows 6000 --seed 13 --output benchmarks/work/imdb/train_8k_seed13.jsonl
 ```
 """
 
@@ -22,7 +20,7 @@ import json
 import random
 from pathlib import Path
 
-from transformers_top.data import default_data_dir
+from common import SHARED_DATA
 
 
 def read_json_lines(path: Path) -> list[dict]:
@@ -53,7 +51,7 @@ def distill_rows(subset: list[dict], pool: list[dict], extra_rows: int, seed: in
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data_dir", type=Path, default=default_data_dir(), help="the shared data folder")
+    parser.add_argument("--data_dir", type=Path, default=SHARED_DATA, help="the shared data folder")
     parser.add_argument("--subset", default="imdb/train_2k_seed13.jsonl", help="the teacher's training rows")
     parser.add_argument("--pool", default="imdb/train.jsonl.gz", help="the full training split to draw from")
     parser.add_argument("--extra_rows", type=int, required=True, help="rows added to the subset")

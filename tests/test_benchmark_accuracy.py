@@ -1,40 +1,95 @@
-"""benchmarks/accuracy.py: what its options name and pass to the runs (nothing is trained here)."""
+"""benchmarks/accuracy.py: every method end to end on a tiny BERT and tiny SST-2-like files (commands of
+`examples/run_glue_top.py` in subprocesses), and what its options name and pass."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import json
+import random
 
 import pytest
+import torch
+from conftest import TINY_BERT
+from transformers import BertConfig, BertModel, BertTokenizer
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+import accuracy
+
+WORDS = [f"w{index}" for index in range(TINY_BERT["vocab_size"] - 5)]
 
 
 @pytest.fixture(scope="module")
-def accuracy():
-    """The benchmark script imported as a module (it imports its sibling `common` and `examples/run_glue_top`)."""
-    sys.path.insert(0, str(BENCHMARKS))
-    import accuracy
+def tiny_task(tmp_path_factory):
+    """A tiny pretrained BERT with its tokenizer, and SST-2-layout files of 96 / 32 rows whose label is learnable."""
+    root = tmp_path_factory.mktemp("accuracy-benchmark")
+    model_dir = root / "pretrained"
+    torch.manual_seed(0)
+    BertModel(BertConfig(**TINY_BERT)).save_pretrained(model_dir)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+    BertTokenizer(vocab={token: index for index, token in enumerate(vocab)}, model_max_length=512).save_pretrained(
+        model_dir
+    )
+    generator = random.Random(0)
+    for name, rows in (("train.tsv", 96), ("dev.tsv", 32)):
+        lines = ["sentence\tlabel"]
+        for _ in range(rows):
+            label = generator.randint(0, 1)
+            words = generator.choices(WORDS[:40] if label else WORDS[40:], k=generator.randint(6, 30))
+            lines.append(f"{' '.join(words)}\t{label}")
+        (root / "data" / "sst2").mkdir(parents=True, exist_ok=True)
+        (root / "data" / "sst2" / name).write_text("\n".join(lines) + "\n")
+    return root, model_dir
 
-    yield accuracy
-    sys.path.remove(str(BENCHMARKS))
+
+def test_every_method_runs_and_records_its_plan(tiny_task, tmp_path):
+    root, model_dir = tiny_task
+    results = accuracy.main(
+        ["--task", "sst2", "--targets", "0.3", "--shallow_layers", "2", "--prune_epochs", "20", "--model",
+         str(model_dir), "--data_dir", str(root / "data"), "--work_dir", str(tmp_path / "work"), "--results_dir",
+         str(tmp_path / "results")]
+    )  # fmt: skip
+    points = {point["method"]: point for point in results["points"]}
+    assert set(points) == {"top", "top-no-rank", "shallow", "plan-only", "random"}
+    top = points["top"]
+    assert len(top["plan"]["token_keep_ratios"]) == TINY_BERT["num_hidden_layers"] and top["flops_reduction"] > 1
+    # The baselines run the teacher under the top run's plan: the same FLOPs, the plan recorded with them.
+    for method in ("plan-only", "random"):
+        assert points[method]["plan"] == top["plan"]
+        assert points[method]["flops_reduction"] == pytest.approx(top["flops_reduction"])
+    assert points["shallow"]["flops_reduction"] == TINY_BERT["num_hidden_layers"] / 2
+    saved = json.loads((tmp_path / "results" / "accuracy_sst2.json").read_text())
+    assert saved["points"] == results["points"] and "environment" in saved
+    assert (tmp_path / "results" / "accuracy_sst2.png").is_file()
+    # Every run left the command that made it; the trained runs use the trainer's default recipe.
+    command = json.loads((tmp_path / "work" / "sst2" / "top-0.3-e20" / "command.json").read_text())
+    assert "--mask_learning_rate" not in command and "--num_bins" not in command
+    # Run again, nothing is trained or evaluated again: the same numbers from the work folder.
+    again = accuracy.main(
+        ["--task", "sst2", "--targets", "0.3", "--shallow_layers", "2", "--prune_epochs", "20", "--model",
+         str(model_dir), "--data_dir", str(root / "data"), "--work_dir", str(tmp_path / "work"), "--results_dir",
+         str(tmp_path / "results")]
+    )  # fmt: skip
+    assert again["points"] == results["points"]
 
 
-def benchmark(accuracy, shared_data, *options: str):
-    return accuracy.Benchmark(accuracy.parse_args(["--task", "sst2", "--data_dir", str(shared_data), *options]))
+def test_non_default_settings_name_the_run_folders(tiny_task):
+    root, model_dir = tiny_task
+    args = accuracy.parse_args(
+        ["--task", "sst2", "--data_dir", str(root / "data"), "--bf16", "--target_sparsity_tolerance", "0",
+         "--frozen_plan_ratio", "0", "--final_model"]
+    )  # fmt: skip
+    bench = accuracy.Benchmark(args)
+    assert bench.variant == "-frozen0-tol0-bf16-final"
+    options = bench.training_options(teacher_rows=96)
+    assert "--bf16" in options and "--load_best_model_at_end" not in options and "--eval_strategy" not in options
+    assert accuracy.Benchmark(accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data")])).variant == ""
 
 
-def test_default_runs_have_no_variant_label_and_pass_the_trainer_defaults(accuracy, shared_data):
-    bench = benchmark(accuracy, shared_data)
-    assert bench.top_variant == []
-    options = bench.pruning_options(0.45)
-    assert "--bf16" not in options and "--target_sparsity_tolerance" not in options
-    assert options[options.index("--target_sparsity") + 1] == "0.45"
-
-
-def test_bf16_and_tolerance_are_named_in_the_run_folders_and_passed_to_the_runs(accuracy, shared_data):
-    bench = benchmark(accuracy, shared_data, "--bf16", "--target_sparsity_tolerance", "0")
-    assert bench.top_variant == [("-tol0", "kept within 0 of the target"), ("-bf16", "bf16 autocast")]
-    options = bench.pruning_options(0.6)
-    assert "--bf16" in options
-    assert options[options.index("--target_sparsity_tolerance") + 1] == "0.0"
+def test_bad_options_are_refused(tiny_task, capsys):
+    root, _ = tiny_task
+    for options, message in (
+        (["--targets", "1.2"], "target sparsities must be in (0, 1)"),
+        (["--data_dir", str(root)], "not found (--data_dir"),
+        (["--shallow_layers", "0"], "--shallow_layers must be positive"),
+    ):
+        with pytest.raises(SystemExit):
+            accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data"), *options])
+        assert message in capsys.readouterr().err

@@ -1,0 +1,155 @@
+#!/usr/bin/env python
+"""
+The declared experiments: every result in `benchmarks/results/` that the documentation cites, with the commands that
+write it. `make bench` runs the short ones (minutes each, timings: run them on a quiet machine), `make bench-long` the
+long ones (training runs of up to a few hours each; they resume where they stopped when run again).
+
+```bash
+python benchmarks/experiments.py --list                # name, length, results and purpose of each experiment
+python benchmarks/experiments.py accuracy-sst2         # run one (or several) by name
+python benchmarks/experiments.py --short               # what `make bench` runs
+python benchmarks/experiments.py --long                # what `make bench-long` runs
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from common import REPO_ROOT, RESULTS_DIR
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named measurement: the benchmark commands that write its results (run from the repository root)."""
+
+    name: str
+    purpose: str
+    commands: tuple[tuple[str, ...], ...]
+    results: tuple[str, ...]
+    long: bool = False
+
+
+IMDB_8K = "benchmarks/work/imdb/train_8k_seed13.jsonl"
+
+EXPERIMENTS = (
+    Experiment(
+        "latency-quick",
+        "batch-1 and batch-8 latency of fixed plans at F = 3, 4, 5 on a bert-base shape at 512 tokens, with bounds",
+        (("benchmarks/latency.py", "--quick", "--lower-bound"),),
+        ("latency_quick.json",),
+    ),
+    Experiment(
+        "latency-layer-costs",
+        "the time of one bert-base layer at each sequence length, batch 1 and 8",
+        (
+            ("benchmarks/latency.py", "--layer-costs", "512", "256", "128", "64", "32", "16", "8", "--batch-sizes",
+             "1", "8"),
+        ),
+        ("latency_layer_costs.json",),
+    ),
+    Experiment(
+        "training-cost",
+        "seconds per TopTrainer step against a plain fine-tuning step (SST-2 batches of 32), float32 and bf16",
+        (("benchmarks/training_cost.py",), ("benchmarks/training_cost.py", "--bf16")),
+        ("training_cost.json", "training_cost_bf16.json"),
+    ),
+    Experiment(
+        "training-cost-imdb",
+        "the same on IMDB batches of 16 reviews of up to 512 tokens",
+        (
+            ("benchmarks/training_cost.py", "--task", "imdb", "--steps", "8", "--warmup", "2"),
+            ("benchmarks/training_cost.py", "--task", "imdb", "--steps", "8", "--warmup", "2", "--bf16"),
+        ),
+        ("training_cost_imdb.json", "training_cost_imdb_bf16.json"),
+        long=True,
+    ),
+    Experiment(
+        "accuracy-sst2",
+        "SST-2: ToP at three targets against no ranking distillation, a 3-layer student, random tokens, the plan",
+        (("benchmarks/accuracy.py", "--task", "sst2"),),
+        ("accuracy_sst2.json",),
+        long=True,
+    ),
+    Experiment(
+        "accuracy-mrpc",
+        "MRPC (sentence pairs): the same comparison",
+        (("benchmarks/accuracy.py", "--task", "mrpc"),),
+        ("accuracy_mrpc.json",),
+        long=True,
+    ),
+    Experiment(
+        "default-recipe-held-out",
+        "the default recipe with no evaluation during training, about 125 steps, on tasks it was not tuned on",
+        (
+            ("benchmarks/accuracy.py", "--task", "rte", "--methods", "top", "--targets", "0.45", "--prune_epochs",
+             "1.6", "--final_model", "--name", "default_recipe_rte"),
+            ("benchmarks/accuracy.py", "--task", "mrpc", "--methods", "top", "--targets", "0.45", "--prune_epochs",
+             "1", "--final_model", "--name", "default_recipe_mrpc"),
+        ),
+        ("default_recipe_rte.json", "default_recipe_mrpc.json"),
+        long=True,
+    ),
+    Experiment(
+        "accuracy-imdb",
+        "IMDB at up to 512 tokens: three epochs over 8,000 reviews at target 0.61, masks learnt to the end, bf16",
+        (
+            ("benchmarks/distill_rows.py", "--extra_rows", "6000", "--seed", "13", "--output", IMDB_8K),
+            ("benchmarks/accuracy.py", "--task", "imdb", "--methods", "top", "random", "plan-only", "--targets",
+             "0.61", "--prune_epochs", "3", "--frozen_plan_ratio", "0", "--group_by_length", "--bf16",
+             "--distill_file", IMDB_8K, "--name", "accuracy_imdb"),
+        ),
+        ("accuracy_imdb.json",),
+        long=True,
+    ),
+    Experiment(
+        "latency-grid",
+        "latency of fixed plans over bert-base and MiniLM-L6, batch 1 and 32, 128 to 512 tokens (an hour)",
+        (("benchmarks/latency.py", "--full"),),
+        ("latency_full.json",),
+        long=True,
+    ),
+)  # fmt: skip
+
+
+def run(experiment: Experiment) -> None:
+    """Run an experiment's commands in order, from the repository root; stop at the first that fails."""
+    for command in experiment.commands:
+        print(f"[{experiment.name}] {' '.join(command)}", flush=True)
+        subprocess.run([sys.executable, *command], cwd=REPO_ROOT, check=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    by_name = {experiment.name: experiment for experiment in EXPERIMENTS}
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
+    parser.add_argument("names", nargs="*", help=f"experiments to run: {', '.join(by_name)}")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--list", action="store_true", help="list the experiments and their results")
+    group.add_argument("--short", action="store_true", help="run the short experiments (make bench)")
+    group.add_argument("--long", action="store_true", help="run the long experiments (make bench-long)")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in by_name]
+    if unknown:
+        parser.error(f"unknown experiments {unknown}: the experiments are {', '.join(by_name)}")
+    if args.list:
+        for experiment in EXPERIMENTS:
+            length = "long " if experiment.long else "short"
+            print(f"{experiment.name:24} {length} {', '.join(experiment.results)}\n{'':31}{experiment.purpose}")
+        return
+    selected = [by_name[name] for name in args.names]
+    if args.short or args.long:
+        selected = [experiment for experiment in EXPERIMENTS if experiment.long == args.long]
+    if not selected:
+        parser.error("name experiments to run, or pass --list, --short or --long")
+    for experiment in selected:
+        run(experiment)
+        missing = [name for name in experiment.results if not (RESULTS_DIR / name).is_file()]
+        if missing:
+            raise SystemExit(f"[{experiment.name}] did not write {missing}")
+
+
+if __name__ == "__main__":
+    main()
