@@ -58,6 +58,21 @@ EXPERIMENTS = (
         ("training_cost.json", "training_cost_bf16.json"),
     ),
     Experiment(
+        "batch-invariance",
+        "whether a review keeps the same tokens and logits in a padded batch as alone, float32 and bfloat16 models",
+        (("benchmarks/batch_invariance.py", "--reviews", "48"),),
+        ("batch_invariance.json",),
+    ),
+    Experiment(
+        "demo",
+        "make demo's job: MiniLM-L6 fine-tuned on 9,600 SST-2 sentences, pruned by the default recipe in 200 steps",
+        (
+            ("examples/demo.py", "--output_dir", "benchmarks/work/demo", "--results_file",
+             "benchmarks/results/demo.json"),
+        ),
+        ("demo.json",),
+    ),
+    Experiment(
         "training-cost-imdb",
         "the same on IMDB batches of 16 reviews of up to 512 tokens",
         (

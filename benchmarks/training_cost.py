@@ -68,12 +68,14 @@ def batches(tokenizer, task: str, count: int) -> list[dict[str, torch.Tensor]]:
     path = SHARED_DATA / shape.train_file
     if not path.is_file():
         raise SystemExit(f"{path} not found: the benchmarks read ../shared/data")
-    if path.suffix == ".tsv":  # GLUE TSV: quotes are literal text
-        rows = load_dataset("csv", data_files=str(path), delimiter="\t", quoting=csv.QUOTE_NONE, split="train")
+    if path.suffix == ".tsv":  # GLUE TSV: quotes are literal text, and a sentence such as "null" stays a string
+        options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "na_filter": False}
+        rows = load_dataset("csv", data_files=str(path), split="train", **options)
     else:
         rows = load_dataset("json", data_files=str(path), split="train")
     rows = rows.select(range(count * shape.batch_size))
-    encoded = tokenizer(rows[shape.text_column], truncation=True, max_length=shape.max_length)
+    texts = [str(text) for text in rows[shape.text_column]]  # pandas reads a sentence like "2" as a number
+    encoded = tokenizer(texts, truncation=True, max_length=shape.max_length)
     features = [
         {"input_ids": ids, "attention_mask": mask, "labels": label}
         for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows["label"], strict=True)

@@ -22,9 +22,12 @@ python examples/demo.py --output_dir demo-output
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.resources
 import json
+import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import run_glue_top
@@ -50,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target_sparsity", type=float, default=0.45, help="FLOPs fraction to remove (real tokens)")
     parser.add_argument("--latency_rounds", type=int, default=3, help="timed passes over the dev set per model")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--results_file", type=Path, help="where the results go (default: OUTPUT_DIR/results.json)")
     args = parser.parse_args(argv)
     for name in ("teacher_samples", "prune_samples", "latency_rounds"):
         if getattr(args, name) < 1:
@@ -122,8 +126,12 @@ def main(argv: list[str] | None = None) -> dict:
         "target_sparsity": args.target_sparsity,
         "realized_sparsity": metrics["eval_sparsity"],
         "train_runtime_s": metrics.get("train_runtime"),
+        "latency_batch_size": 1,
+        "dev_lengths": {"sentences": len(lengths), "mean": sum(lengths) / len(lengths), "max": max(lengths)},
         "hardware": hardware,
         "command": " ".join(sys.argv),
+        "git_commit": git_commit(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     card = TopModelCardData(
         dataset="nyu-mll/glue",
@@ -141,14 +149,29 @@ def main(argv: list[str] | None = None) -> dict:
         pruned_latency_ms=results["pruned_latency_ms"],
         latency_hardware=hardware_line(hardware),
         latency_batch_size=1,
+        target_sparsity=args.target_sparsity,
+        realized_sparsity=results["realized_sparsity"],
         training_hyperparameters={"target_sparsity": args.target_sparsity, "prune_samples": args.prune_samples},
         language=["en"],
         license="apache-2.0",
     )
     save_model_card(model_dir, pruned, card, plot=plot)
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    results_file = args.results_file or output_dir / "results.json"
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    results_file.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
     return results
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout this script runs from (`+dirty` with local changes), or `None` outside one."""
+    try:
+        run = functools.partial(subprocess.run, cwd=Path(__file__).parent, capture_output=True, text=True, check=True)
+        commit = run(["git", "rev-parse", "HEAD"]).stdout.strip()
+        dirty = run(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 def print_table(results: dict) -> None:

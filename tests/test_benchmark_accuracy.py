@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import random
 
+import accuracy
 import pytest
 import torch
 from conftest import TINY_BERT
 from transformers import BertConfig, BertModel, BertTokenizer
-
-import accuracy
 
 WORDS = [f"w{index}" for index in range(TINY_BERT["vocab_size"] - 5)]
 
@@ -71,7 +70,7 @@ def test_every_method_runs_and_records_its_plan(tiny_task, tmp_path):
 
 
 def test_non_default_settings_name_the_run_folders(tiny_task):
-    root, model_dir = tiny_task
+    root, _ = tiny_task
     args = accuracy.parse_args(
         ["--task", "sst2", "--data_dir", str(root / "data"), "--bf16", "--target_sparsity_tolerance", "0",
          "--frozen_plan_ratio", "0", "--final_model"]

@@ -44,6 +44,7 @@ BAD_FIELDS = [
     (dict(num_bins=True), "num_bins must be a positive integer, got True"),
     (dict(pruning_masks="yes"), "pruning_masks must be a bool, got 'yes'"),
     (dict(plan_freeze_rule="mean"), "plan_freeze_rule must be one of ('threshold', 'expected'), got 'mean'"),
+    (dict(token_ranking="importance"), "token_ranking must be one of ('attention', 'random'), got 'importance'"),
     (
         dict(token_keep_ratios=[1, 1, 0.5]),
         "token_keep_ratios must be a list of 4 floats (one per layer), got [1, 1, 0.5]",

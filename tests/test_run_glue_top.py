@@ -82,6 +82,8 @@ def _common_args(output_dir: Path) -> list[str]:
         (["--task_name", "sst2", "--max_seq_length", "0"], "--max_seq_length must be a positive integer, got 0"),
         (["--task_name", "sst2", "--target_sparsity", "1.5"], "target_sparsity must be a number in [0.0, 1.0)"),
         (["--task_name", "sst2", "--do_finetune_teacher", "--teacher_name_or_path", "t"], "cannot be combined"),
+        (["--task_name", "sst2", "--config_overrides", "[1, 2]"], "--config_overrides must be a JSON object, got '[1"),
+        (["--task_name", "sst2", "--config_overrides", "{num_bins: 4}"], "--config_overrides must be a JSON object"),
     ],
 )
 def test_bad_arguments_exit_with_a_usage_error(run_glue_top, capsys, tmp_path, pretrained_dir, extra_args, message):
@@ -103,6 +105,7 @@ def test_bad_arguments_exit_with_a_usage_error(run_glue_top, capsys, tmp_path, p
         ),
         ("classifier", ["--do_eval"], "--do_eval needs validation data: give --validation_file"),
         ("classifier", ["--train_file", "THREE_LABELS"], "model' has 2 labels but the data has 3"),
+        ("classifier", ["--push_to_hub"], "--push_to_hub uploads the pruned model of --do_train: add --do_train"),
     ],
 )
 def test_inputs_that_do_not_fit_the_model_exit_with_a_usage_error(
@@ -224,3 +227,26 @@ def test_argument_given_reads_the_command_line_and_json_files(run_glue_top, tmp_
     arguments.write_text(json.dumps({"metric_for_best_model": "f1"}))
     assert run_glue_top.argument_given([str(arguments)], "metric_for_best_model")
     assert not run_glue_top.argument_given([str(arguments)], "seed")
+
+
+def test_evaluation_only_runs_the_model_as_loaded_with_config_overrides(
+    run_glue_top, tmp_path, classifier_dir, train_tsv
+):
+    """`--do_eval` alone evaluates the checkpoint with the overrides (a plan, a ranking) and reports its FLOPs."""
+
+    def evaluate(name: str, *extra: str) -> dict:
+        argv = ["--model_name_or_path", str(classifier_dir), "--validation_file", str(train_tsv)]
+        argv += ["--max_seq_length", "32", "--do_eval", "--eval_teacher", "false", *_common_args(tmp_path / name)]
+        return run_glue_top.main([*argv, *extra])
+
+    plan = {"token_keep_ratios": [1, 1, 0.5, 0.5]}
+    dense = evaluate("dense")
+    pruned = evaluate("plan", "--config_overrides", json.dumps(plan))
+    random_tokens = evaluate("random", "--config_overrides", json.dumps(plan | {"token_ranking": "random"}))
+    assert dense["eval_flops_reduction"] == 1.0 and dense["eval_sparsity"] == 0.0
+    assert pruned["eval_flops_reduction"] > 1.5 and pruned["eval_sparsity"] > 0.3
+    assert random_tokens["eval_flops_reduction"] == pruned["eval_flops_reduction"]
+    assert (
+        json.loads((tmp_path / "plan" / "eval_results.json").read_text())["eval_sparsity"] == pruned["eval_sparsity"]
+    )
+    assert not (tmp_path / "plan" / "config.json").exists()  # nothing was trained, nothing saved

@@ -1,14 +1,12 @@
 """Sharing pruned models on the Hugging Face Hub, with their ToP model card.
 
-transformers' own `PreTrainedModel.push_to_hub` replaces `README.md` with a generic card. [`push_pruned_model`]
-instead saves the model (weights, `config.json` with the pruning plan and `auto_map`, the Hub-portable code files),
-the tokenizer, the ToP model card and its kept-tokens plot into one folder and uploads it as a single commit.
-
-Importing `transformers_top` installs it as `push_to_hub` of the ToP models, so `model.push_to_hub("user/name")`
-keeps the card, and [`save_pruned_model`] as their `save_pretrained`, so `save_pretrained(dir, push_to_hub=True)`
-uploads the ToP card too. These functions live here and not in `modeling_top_bert.py` because that file is copied
-to the Hub for `trust_remote_code` users and may only import the other portable files; without the plugin a model
-loaded as remote code keeps transformers' `push_to_hub` and `save_pretrained`.
+transformers' own `model.push_to_hub` writes a generic card (or keeps the one already in the repository), and
+transformers has no hook to give a model class its own card. So the card-writing upload is an explicit function:
+[`push_pruned_model`] saves the model (weights, `config.json` with the pruning plan and `auto_map`, the Hub-portable
+code files), the tokenizer, the ToP model card and its kept-tokens plot into one folder and uploads it as a single
+commit; [`save_pruned_model`] does the same for a folder you save into. The models' own `save_pretrained` and
+`push_to_hub` are transformers', with or without the plugin (a model loaded as remote code is the same class).
+`TopTrainer.push_to_hub` writes the ToP card too.
 """
 
 from __future__ import annotations
