@@ -16,13 +16,8 @@ from transformers.models.bert.modeling_bert import BertEmbeddings, BertEncoder, 
 
 from .configuration_top_bert import TopBertConfig
 from .input_checks import check_encoder_inputs, check_importance_layers, embed_checked
-from .pruned_encoder import (
-    TokenPrunedEncoderMixin,
-    TokenPruningPreTrainedMixin,
-    TopModelOutput,
-    TopSequenceClassifierOutput,
-    sequence_classification_loss,
-)
+from .modeling_outputs import TopModelOutput, TopSequenceClassifierOutput, sequence_classification_loss
+from .pruned_encoder import TokenPrunedEncoderMixin, TokenPruningPreTrainedMixin
 
 #: The output of [`TopBertModel`] (the family-neutral [`TopModelOutput`]).
 TopBertModelOutput = TopModelOutput

@@ -14,48 +14,21 @@ The layers are transformers' encoder layers (`layer.attention.self` with query/k
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 from torch import nn
 from transformers import initialization as init
 from transformers.masking_utils import create_bidirectional_mask
-from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
 from transformers.pytorch_utils import apply_chunking_to_forward
 
 from .flops import expected_sparsity
 from .hard_concrete import BIN_LOG_ALPHA_INIT, GATE_LOG_ALPHA_INIT, TokenPruningMasks
 from .input_checks import check_first_tokens_are_real
+from .modeling_outputs import TopModelOutput
 from .pruning_config import LayerPlan
 from .token_importance import self_attention_with_importance
 from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens, rank_bins
-
-
-@dataclass
-class TopModelOutput(BaseModelOutputWithPooling):
-    """
-    Output of a ToP base model (e.g. [`TopBertModel`]).
-
-    Args:
-        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
-            Hidden states of the last layer. With pruning, a pruned token carries its hidden state from the last
-            layer it fully went through (unless `restore_pruned_tokens=False`, which returns the shortened sequence).
-        pooler_output (`torch.FloatTensor` of shape `(batch_size, hidden_size)`): the pooled [CLS] state.
-        hidden_states (`tuple(torch.FloatTensor)`, *optional*): embedding output and each layer's output, at the
-            length each layer really ran on.
-        token_importance (`tuple(torch.FloatTensor | None)`, *optional*): one entry per layer, the token importance
-            of the layers listed in `importance_layers` (shape `(batch_size, length at that layer)`), `None` elsewhere.
-    """
-
-    token_importance: tuple[torch.Tensor | None, ...] | None = None
-
-
-@dataclass
-class TopSequenceClassifierOutput(SequenceClassifierOutput):
-    """`SequenceClassifierOutput` plus `token_importance` (see [`TopModelOutput`])."""
-
-    token_importance: tuple[torch.Tensor | None, ...] | None = None
 
 
 class TokenPruningPreTrainedMixin:
@@ -370,23 +343,6 @@ def _output(last_hidden_state, all_hidden_states, importances, importance_layers
     )
 
 
-def sequence_classification_loss(config, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The loss of transformers' sequence classifiers, by `config.problem_type` (inferred as they infer it)."""
-    num_labels = config.num_labels
-    if config.problem_type is None:
-        if num_labels == 1:
-            config.problem_type = "regression"
-        elif labels.dtype in (torch.long, torch.int):
-            config.problem_type = "single_label_classification"
-        else:
-            config.problem_type = "multi_label_classification"
-    if config.problem_type == "regression":
-        return nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
-    if config.problem_type == "single_label_classification":
-        return nn.functional.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
-    return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-
-
 def _store_plan(config, ratios: list[float], patterns: list[list[int] | None]) -> None:
     """Write a frozen plan into a configuration that no longer has masks."""
     config.pruning_masks = False
@@ -454,10 +410,4 @@ class _TokenRestorer:
         return self.buffer[:, : self.seq_length]
 
 
-__all__ = [
-    "TokenPrunedEncoderMixin",
-    "TokenPruningPreTrainedMixin",
-    "TopModelOutput",
-    "TopSequenceClassifierOutput",
-    "sequence_classification_loss",
-]
+__all__ = ["TokenPrunedEncoderMixin", "TokenPruningPreTrainedMixin"]
