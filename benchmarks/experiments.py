@@ -123,7 +123,7 @@ EXPERIMENTS = (
     Experiment(
         "latency-grid",
         "latency of fixed plans over bert-base and MiniLM-L6, batch 1 and 32, 128 to 512 tokens (an hour)",
-        (("benchmarks/latency.py", "--full"),),
+        (("benchmarks/latency.py", "--full", "--repeats", "3"),),
         ("latency_full.json",),
         long=True,
     ),

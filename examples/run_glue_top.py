@@ -81,14 +81,13 @@ import datasets
 import torch
 import transformers
 from datasets import DatasetDict
+from task_metrics import build_compute_metrics, task_main_metric
 from tasks import (
     TASKS,
-    build_compute_metrics,
     check_max_seq_length,
     check_task_name,
     dataset_label_names,
     load_task_dataset,
-    task_main_metric,
     tokenize_dataset,
 )
 from transformers import (

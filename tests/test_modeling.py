@@ -670,7 +670,7 @@ def test_activation_checkpointing_gives_the_same_loss_and_gradients(tiny_bert_co
             model.bert.token_masks.bin_log_alpha.uniform_(-2.0, 2.0)
     expected_loss, expected = _loss_and_gradients(model, tiny_batch, checkpointing=False)
     loss, gradients = _loss_and_gradients(model, tiny_batch, checkpointing=True)
-    assert model.is_gradient_checkpointing
+    assert model.is_activation_checkpointing
     torch.testing.assert_close(loss, expected_loss, atol=1e-5, rtol=0)
     assert gradients.keys() == expected.keys()
     for name, gradient in gradients.items():

@@ -12,21 +12,17 @@ import numpy as np
 import pytest
 import tasks
 from datasets import ClassLabel, Dataset, DatasetDict
+from task_metrics import REGRESSION_TASKS, TASK_METRICS, build_compute_metrics, compute_task_metrics, task_main_metric
 from tasks import (
-    REGRESSION_TASKS,
-    TASK_METRICS,
     TASKS,
-    build_compute_metrics,
     check_max_seq_length,
     check_task_name,
-    compute_task_metrics,
     dataset_label_names,
     dataset_num_labels,
     default_data_dir,
     find_text_columns,
     load_task_dataset,
     local_task_files,
-    task_main_metric,
     tokenize_dataset,
 )
 from transformers import BertConfig, BertTokenizer, DataCollatorWithPadding, EvalPrediction

@@ -846,6 +846,6 @@ def test_activation_checkpointing_trains_with_top_trainer(tiny_bert_dir, tmp_pat
             sparsity_warmup_steps=2,
         )
         trainer.train()
-        assert trainer.model.is_gradient_checkpointing is checkpointing
+        assert trainer.model.is_activation_checkpointing is checkpointing
         losses[checkpointing] = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     assert losses[True] == pytest.approx(losses[False], abs=1e-5)
