@@ -29,7 +29,6 @@ import math
 import re
 import shutil
 from dataclasses import dataclass, field, fields
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from ..auto_classes import SUPPORTED_HEADS
 from ..models.flops import count_flops, plan_lengths
 from ..models.pruned_encoder import TokenPruningPreTrainedMixin
+from ..models.pruning_config import is_int, is_number
 from .repo_ids import is_repo_id
 
 TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
@@ -67,7 +67,7 @@ def _hub_id(name: str, value: Any) -> None:
 
 
 def _number(name: str, value: Any) -> None:
-    if not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise ValueError(f"card field {name} must be a finite number, got {value!r}")
 
 
@@ -84,7 +84,7 @@ def _fraction(name: str, value: Any) -> None:
 
 
 def _positive_int(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"card field {name} must be a positive integer, got {value!r}")
 
 
