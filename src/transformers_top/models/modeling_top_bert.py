@@ -15,7 +15,6 @@ from torch import nn
 from transformers.models.bert.modeling_bert import BertEmbeddings, BertEncoder, BertPooler, BertPreTrainedModel
 
 from .configuration_top_bert import TopBertConfig
-from .input_checks import check_encoder_inputs, check_importance_layers, embed_checked
 from .modeling_outputs import TopModelOutput, TopSequenceClassifierOutput, sequence_classification_loss
 from .pruned_encoder import TokenPrunedEncoderMixin, TokenPruningPreTrainedMixin
 
@@ -69,70 +68,6 @@ class TopBertModel(TokenPrunedEncoderMixin, TopBertPreTrainedModel):
 
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.embeddings.word_embeddings = value
-
-    def forward(
-        self,
-        input_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        importance_layers: list[int] | tuple[int, ...] | None = None,
-        restore_pruned_tokens: bool = True,
-    ) -> TopModelOutput | tuple:
-        r"""
-        Args:
-            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds:
-                As in transformers' `BertModel`. Padding must be on the right (position 0 is [CLS] in every row).
-            output_attentions (`bool`, *optional*): not supported; `True` raises a `ValueError`.
-            output_hidden_states (`bool`, *optional*): return every layer's output (at its pruned length).
-            return_dict (`bool`, *optional*): return a [`TopModelOutput`] instead of a tuple.
-            importance_layers (`list[int]`, *optional*): layers whose token importance to return (with gradient).
-            restore_pruned_tokens (`bool`, *optional*, defaults to `True`): scatter the kept tokens back to their
-                positions so `last_hidden_state` has the input length; `False` returns the shortened sequence
-                (faster, used by the classification head which only needs [CLS]).
-        """
-        config = self.config
-        batch_size, seq_length = check_encoder_inputs(
-            input_ids=input_ids,
-            inputs_embeds=inputs_embeds,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            output_attentions=output_attentions,
-            hidden_size=config.hidden_size,
-            max_length=config.max_position_embeddings,
-        )
-        importance_layers = check_importance_layers(importance_layers, config.num_hidden_layers)
-        output_hidden_states = (
-            output_hidden_states if output_hidden_states is not None else config.output_hidden_states
-        )
-        return_dict = return_dict if return_dict is not None else config.return_dict
-
-        hidden_states = embed_checked(
-            lambda: self.embeddings(
-                input_ids=input_ids,
-                token_type_ids=token_type_ids,
-                position_ids=position_ids,
-                inputs_embeds=inputs_embeds,
-            ),
-            {
-                "input_ids": (input_ids, config.vocab_size),
-                "token_type_ids": (token_type_ids, config.type_vocab_size),
-                "position_ids": (position_ids, config.max_position_embeddings),
-            },
-        )
-        if attention_mask is None:
-            alive = torch.ones(batch_size, seq_length, dtype=torch.bool, device=hidden_states.device)
-        else:
-            alive = attention_mask.to(device=hidden_states.device, dtype=torch.bool)
-        output = self.encode(hidden_states, alive, importance_layers, output_hidden_states, restore_pruned_tokens)
-        # [CLS] is position 0 of the restored and of the shortened sequence alike.
-        output.pooler_output = self.pooler(output.last_hidden_state) if self.pooler is not None else None
-        return output if return_dict else output.to_tuple()
 
 
 class TopBertForSequenceClassification(TopBertPreTrainedModel):

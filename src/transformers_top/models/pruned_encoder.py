@@ -24,11 +24,12 @@ from transformers.pytorch_utils import apply_chunking_to_forward
 
 from .flops import expected_sparsity
 from .hard_concrete import BIN_LOG_ALPHA_INIT, GATE_LOG_ALPHA_INIT, TokenPruningMasks
-from .input_checks import check_first_tokens_are_real
+from .input_checks import check_encoder_inputs, check_first_tokens_are_real, check_importance_layers, embed_checked
 from .modeling_outputs import TopModelOutput
 from .pruning_config import LayerPlan
 from .token_importance import self_attention_with_importance
-from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens, rank_bins
+from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
+from .token_tracking import SoftMasking, TokenRestorer
 
 
 class TokenPruningPreTrainedMixin:
@@ -73,10 +74,80 @@ class TokenPruningPreTrainedMixin:
 
 class TokenPrunedEncoderMixin:
     """
-    Mixed into a family's base model, which defines `embeddings`, `encoder.layer` (transformers' layers) and calls
-    `init_token_masks()` in its `__init__`. Gives it the trainable masks, the plan, and [`encode`], which runs the
-    layers and drops tokens.
+    Mixed into a family's base model, which defines `embeddings` (called as transformers' BERT-style embeddings are),
+    `encoder.layer` (transformers' layers), `pooler` (or `None`) and calls `init_token_masks()` in its `__init__`.
+    Gives it the forward pass, the trainable masks and the plan. A family whose position ids are offset (RoBERTa)
+    overrides [`max_input_length`].
     """
+
+    def max_input_length(self) -> int:
+        """The longest input the position embeddings allow."""
+        return self.config.max_position_embeddings
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        importance_layers: list[int] | tuple[int, ...] | None = None,
+        restore_pruned_tokens: bool = True,
+    ) -> TopModelOutput | tuple:
+        r"""
+        Args:
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds:
+                As in the family's transformers model (`BertModel`, ...). Padding must be on the right (position 0 is
+                [CLS] in every row).
+            output_attentions (`bool`, *optional*): not supported; `True` raises a `ValueError`.
+            output_hidden_states (`bool`, *optional*): return every layer's output (at its pruned length).
+            return_dict (`bool`, *optional*): return a [`TopModelOutput`] instead of a tuple.
+            importance_layers (`list[int]`, *optional*): layers whose token importance to return (with gradient).
+            restore_pruned_tokens (`bool`, *optional*, defaults to `True`): scatter the kept tokens back to their
+                positions so `last_hidden_state` has the input length; `False` returns the shortened sequence
+                (faster, used by the classification heads, which only need [CLS]).
+        """
+        config = self.config
+        batch_size, seq_length = check_encoder_inputs(
+            input_ids=input_ids,
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            output_attentions=output_attentions,
+            hidden_size=config.hidden_size,
+            max_length=self.max_input_length(),
+        )
+        importance_layers = check_importance_layers(importance_layers, config.num_hidden_layers)
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else config.return_dict
+
+        hidden_states = embed_checked(
+            lambda: self.embeddings(
+                input_ids=input_ids,
+                token_type_ids=token_type_ids,
+                position_ids=position_ids,
+                inputs_embeds=inputs_embeds,
+            ),
+            {
+                "input_ids": (input_ids, config.vocab_size),
+                "token_type_ids": (token_type_ids, config.type_vocab_size),
+                "position_ids": (position_ids, config.max_position_embeddings),
+            },
+        )
+        if attention_mask is None:
+            alive = torch.ones(batch_size, seq_length, dtype=torch.bool, device=hidden_states.device)
+        else:
+            alive = attention_mask.to(device=hidden_states.device, dtype=torch.bool)
+        output = self.encode(hidden_states, alive, importance_layers, output_hidden_states, restore_pruned_tokens)
+        # [CLS] is position 0 of the restored and of the shortened sequence alike.
+        output.pooler_output = self.pooler(output.last_hidden_state) if self.pooler is not None else None
+        return output if return_dict else output.to_tuple()
 
     # ---- masks and plans ---------------------------------------------------------------------------------------
 
@@ -234,7 +305,7 @@ class TokenPrunedEncoderMixin:
 
     def _soft_masked_forward(self, hidden_states, alive, importance_layers, output_hidden_states) -> TopModelOutput:
         """Training with masks: each prune layer's input is scaled by its soft keep values; lengths do not change."""
-        masking = _SoftMasking(self.token_masks, self.config.prune_layers, alive, hidden_states.dtype)
+        masking = SoftMasking(self.token_masks, self.config.prune_layers, alive, hidden_states.dtype)
         kernel_mask = self._kernel_mask(alive, hidden_states)
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         importances = [None] * len(self.encoder.layer)
@@ -258,7 +329,7 @@ class TokenPrunedEncoderMixin:
         self, hidden_states, alive, plans, importance_layers, output_hidden_states, restore_pruned_tokens
     ) -> TopModelOutput:
         """A fixed plan: inside the layer before each pruning layer, the dropped tokens leave the sequence."""
-        restorer = _TokenRestorer(alive, hidden_states) if restore_pruned_tokens else None
+        restorer = TokenRestorer(alive, hidden_states) if restore_pruned_tokens else None
         kernel_mask = self._kernel_mask(alive, hidden_states)
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         importances = [None] * len(self.encoder.layer)
@@ -357,57 +428,6 @@ def _select_tokens(scores: torch.Tensor, alive: torch.Tensor, plan: LayerPlan) -
     keep = kept_by_plan(ranks, num_alive, plan.keep_ratio, plan.keep_bins)
     keep[:, 0] = True
     return gather_kept_tokens(keep)
-
-
-class _SoftMasking:
-    """Training-time soft token masks: `m_j = (1 - (1 - z_bin(j)) * g_p) * m_j(previous location)`, `m_[CLS] = 1`."""
-
-    def __init__(self, masks: TokenPruningMasks, prune_layers: list[int], alive: torch.Tensor, dtype: torch.dtype):
-        self.gates, self.bins = masks.sample()
-        self.location = {layer: position for position, layer in enumerate(prune_layers)}
-        self.alive = alive
-        self.keep = alive.to(dtype)
-        self.is_cls = torch.zeros_like(alive)
-        self.is_cls[:, 0] = True
-
-    def prunes(self, layer: int) -> bool:
-        return layer in self.location
-
-    def alive_queries(self) -> torch.Tensor:
-        return self.alive & (self.keep > 0)
-
-    def apply(self, layer: int, scores: torch.Tensor, layer_input: torch.Tensor) -> torch.Tensor:
-        location = self.location[layer]
-        ranks, num_alive = rank_alive_tokens(scores, self.alive_queries())
-        bin_values = self.bins[location][rank_bins(ranks, num_alive, self.bins.shape[1])]
-        keep = (1.0 - (1.0 - bin_values) * self.gates[location]) * self.keep
-        self.keep = torch.where(self.is_cls, torch.ones_like(keep), keep)
-        return layer_input * self.keep[..., None].to(layer_input.dtype)
-
-
-class _TokenRestorer:
-    """Keeps each token's latest hidden state at its original position, so pruned tokens can be put back."""
-
-    def __init__(self, alive: torch.Tensor, hidden_states: torch.Tensor) -> None:
-        batch_size, seq_length, hidden_size = hidden_states.shape
-        self.seq_length = seq_length
-        # One spare column receives the writes of padding entries.
-        self.buffer = hidden_states.new_zeros(batch_size, seq_length + 1, hidden_size)
-        positions = torch.arange(seq_length, device=alive.device).expand(batch_size, -1)
-        self.origin = positions.masked_fill(~alive, seq_length)
-        self.row_offsets = torch.arange(batch_size, device=alive.device)[:, None] * (seq_length + 1)
-
-    def record(self, hidden_states: torch.Tensor) -> None:
-        # In place, whole rows of the flattened buffer (copying the buffer or scattering with an index expanded over
-        # the hidden dimension costs more than the layers themselves at short lengths).
-        rows = (self.origin + self.row_offsets).flatten()
-        self.buffer.view(-1, self.buffer.shape[-1]).index_copy_(0, rows, hidden_states.flatten(0, 1))
-
-    def gather(self, keep_index: torch.Tensor, alive: torch.Tensor) -> None:
-        self.origin = gather_tokens(self.origin, keep_index).masked_fill(~alive, self.seq_length)
-
-    def output(self) -> torch.Tensor:
-        return self.buffer[:, : self.seq_length]
 
 
 __all__ = ["TokenPrunedEncoderMixin", "TokenPruningPreTrainedMixin"]
