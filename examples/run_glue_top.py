@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """
-Prune a fine-tuned BERT with ToP on a GLUE task, IMDB or your own data files (in the style of transformers'
-`run_glue.py`).
+Prune a fine-tuned BERT, RoBERTa or XLM-RoBERTa with ToP on a GLUE task, IMDB or your own data files (in the style
+of transformers' `run_glue.py`).
 
-The job: load the data; optionally fine-tune the teacher (a plain `Trainer` on the BERT model); initialise the student
-(`TopBertForSequenceClassification`) from the teacher's weights; learn the pruning plan with `TopTrainer` (logit and
+The job: load the data; optionally fine-tune the teacher (a plain `Trainer` on the checkpoint); initialise the student
+(`TopBertForSequenceClassification`, or `TopRobertaForSequenceClassification` for a RoBERTa or XLM-R checkpoint) from
+the teacher's weights; learn the pruning plan with `TopTrainer` (logit and
 ranking distillation from the frozen teacher under a FLOPs constraint); save the finalized, deployable model (the plan
 in `config.json`, no mask parameters) to `--output_dir`; evaluate; optionally push to the Hub. Every
 `TrainingArguments` option (`--per_device_train_batch_size`, `--learning_rate`, `--eval_strategy`, `--seed`, ...) and
@@ -38,8 +39,8 @@ python examples/run_glue_top.py \\
 
 Arguments of this script (the rest are `TopTrainingArguments`):
 
-- `--model_name_or_path`: the BERT checkpoint the student starts from: a fine-tuned classifier, or with
-  `--do_finetune_teacher` a pretrained BERT that is fine-tuned into the teacher first (saved in
+- `--model_name_or_path`: the checkpoint the student starts from: a fine-tuned classifier, or with
+  `--do_finetune_teacher` a pretrained model that is fine-tuned into the teacher first (saved in
   `--teacher_output_dir`, default `OUTPUT_DIR-teacher`,
   and reused when the job is run again; delete that folder to fine-tune anew).
 - `--teacher_name_or_path`: the fine-tuned, unpruned teacher (defaults to `--model_name_or_path`).
@@ -56,6 +57,12 @@ Arguments of this script (the rest are `TopTrainingArguments`):
 - `--max_seq_length` (default 128, at most the model's `max_position_embeddings`): longer inputs are truncated;
   batches are padded dynamically.
 - `--max_train_samples`, `--max_eval_samples`: keep only the first rows (quick runs).
+- `--config_overrides`: a JSON object of student configuration fields set at load, e.g. a fixed plan
+  (`'{"token_keep_ratios": [1, 1, 0.5, 0.5, 0.5, 0.5]}'`), the random-ranking baseline
+  (`'{"token_ranking": "random"}'`) or a shallower student (`'{"num_hidden_layers": 3, "prune_layers": []}'`).
+
+`--do_eval` without `--do_train` evaluates `--model_name_or_path` as it loads (a pruned model, or a checkpoint with
+`--config_overrides`), reporting the task metric and the FLOPs of its plan; nothing is trained or saved.
 
 Outputs in `--output_dir`: the pruned model and tokenizer (`AutoModelForSequenceClassification.from_pretrained`
 loads it once `transformers_top` is imported, or with `trust_remote_code=True`), `train_results.json`,
@@ -105,7 +112,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME
 
-from transformers_top import TopBertForSequenceClassification, TopTrainer, TopTrainingArguments
+from transformers_top import TopTrainer, TopTrainingArguments, top_model_class
 from transformers_top.models.flops import flops_metrics
 
 logger = logging.getLogger(__name__)
@@ -117,8 +124,8 @@ class ModelArguments:
 
     model_name_or_path: str = field(
         metadata={
-            "help": "BERT checkpoint the student starts from: a fine-tuned classifier, or a pretrained BERT with "
-            "--do_finetune_teacher."
+            "help": "Checkpoint the student starts from (BERT, RoBERTa, XLM-R): a fine-tuned classifier, or a "
+            "pretrained model with --do_finetune_teacher."
         }
     )
     teacher_name_or_path: str | None = field(
@@ -414,7 +421,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         teacher_path = student_path = finetune_teacher(model_args, teacher_args, label_names, trainer_kwargs)
     else:
         teacher_path, student_path = model_args.teacher_path, model_args.model_name_or_path
-    student = TopBertForSequenceClassification.from_pretrained(student_path, **model_args.student_config_overrides())
+    # The ToP class of the checkpoint's family: TopBert for BERT, TopRoberta for RoBERTa and XLM-R, ...
+    student_class = top_model_class(AutoConfig.from_pretrained(student_path).model_type)
+    student = student_class.from_pretrained(student_path, **model_args.student_config_overrides())
     teacher = None
     if training_args.do_train or model_args.eval_teacher:
         teacher = AutoModelForSequenceClassification.from_pretrained(teacher_path)

@@ -1,4 +1,4 @@
-"""transformers-top: ToP token pruning for Hugging Face encoders.
+"""transformers-top: ToP token pruning for Hugging Face encoders (BERT, RoBERTa, XLM-RoBERTa).
 
 The package has three wings:
 
@@ -7,17 +7,20 @@ The package has three wings:
 - `transformers_top.training`: `TopTrainingArguments`, `TopTrainer` and its losses;
 - `transformers_top.sharing`: the Hub upload with the ToP model card, and the kept-tokens plot.
 
-Importing the package registers the `top_bert` model type with `AutoConfig`, `AutoModel` and
+Importing the package registers the `top_bert` and `top_roberta` model types with `AutoConfig`, `AutoModel` and
 `AutoModelForSequenceClassification` (importing it again is harmless). It changes no class.
 """
 
-from .auto_classes import register_auto_classes
+from .auto_classes import register_auto_classes, top_model_class
 from .models import (
     TopBertConfig,
     TopBertForSequenceClassification,
     TopBertModel,
     TopBertModelOutput,
     TopBertPreTrainedModel,
+    TopRobertaConfig,
+    TopRobertaForSequenceClassification,
+    TopRobertaModel,
     TopSequenceClassifierOutput,
     count_flops,
 )
@@ -35,6 +38,9 @@ __all__ = [
     "TopBertModelOutput",
     "TopBertPreTrainedModel",
     "TopModelCardData",
+    "TopRobertaConfig",
+    "TopRobertaForSequenceClassification",
+    "TopRobertaModel",
     "TopSequenceClassifierOutput",
     "TopTrainer",
     "TopTrainingArguments",
@@ -45,4 +51,5 @@ __all__ = [
     "push_pruned_model",
     "save_model_card",
     "save_pruned_model",
+    "top_model_class",
 ]

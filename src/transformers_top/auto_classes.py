@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import transformers
 
-from .models import TopBertConfig, TopBertForSequenceClassification, TopBertModel
+from .models import (
+    TopBertConfig,
+    TopBertForSequenceClassification,
+    TopBertModel,
+    TopRobertaConfig,
+    TopRobertaForSequenceClassification,
+    TopRobertaModel,
+)
 
-#: Per configuration class, the Auto classes the plugin serves and the model class each one loads.
+#: Per configuration class (one per encoder family), the Auto classes the plugin serves and the class each one loads.
 SUPPORTED_HEADS: dict[type, dict[str, type]] = {
     TopBertConfig: {
         "AutoModel": TopBertModel,
         "AutoModelForSequenceClassification": TopBertForSequenceClassification,
+    },
+    TopRobertaConfig: {
+        "AutoModel": TopRobertaModel,
+        "AutoModelForSequenceClassification": TopRobertaForSequenceClassification,
     },
 }
 
@@ -48,6 +59,23 @@ def _unsupported_head(config_class: type, auto_class: str) -> type:
     )
 
 
+def top_model_class(model_type: str, auto_class: str = "AutoModelForSequenceClassification") -> type:
+    """
+    The ToP class that loads checkpoints of `model_type` (a ToP one, or a plain family such as `"bert"`,
+    `"roberta"`, `"xlm-roberta"`) for `auto_class`: `TopRobertaForSequenceClassification` for a RoBERTa classifier.
+
+    Raises:
+        `ValueError`: naming the model type or the head when the plugin has no such model.
+    """
+    for config_class, heads in SUPPORTED_HEADS.items():
+        if model_type in (config_class.model_type, *config_class.source_model_types):
+            if auto_class not in heads:
+                raise ValueError(f"transformers-top has no {auto_class} head; the heads it provides are {list(heads)}")
+            return heads[auto_class]
+    families = sorted(t for config_class in SUPPORTED_HEADS for t in config_class.source_model_types)
+    raise ValueError(f"transformers-top does not prune {model_type!r} models; it prunes {', '.join(families)} models")
+
+
 def register_auto_classes() -> None:
     """Register every ToP configuration, its heads and the placeholders (calling it again is harmless)."""
     for config_class, heads in SUPPORTED_HEADS.items():
@@ -61,4 +89,4 @@ def register_auto_classes() -> None:
                 )
 
 
-__all__ = ["SUPPORTED_HEADS", "register_auto_classes"]
+__all__ = ["SUPPORTED_HEADS", "register_auto_classes", "top_model_class"]

@@ -7,6 +7,7 @@ Every module here imports the others with single-dot relative imports only and i
 """
 
 from .configuration_top_bert import TopBertConfig
+from .configuration_top_roberta import TopRobertaConfig
 from .flops import count_flops, encoder_flops, expected_sparsity, plan_lengths, total_flops
 from .hard_concrete import TokenPruningMasks
 from .modeling_top_bert import (
@@ -16,6 +17,7 @@ from .modeling_top_bert import (
     TopBertPreTrainedModel,
     TopSequenceClassifierOutput,
 )
+from .modeling_top_roberta import TopRobertaForSequenceClassification, TopRobertaModel, TopRobertaPreTrainedModel
 from .pruning_config import LayerPlan, TokenPruningConfigMixin
 
 __all__ = [
@@ -27,6 +29,10 @@ __all__ = [
     "TopBertModel",
     "TopBertModelOutput",
     "TopBertPreTrainedModel",
+    "TopRobertaConfig",
+    "TopRobertaForSequenceClassification",
+    "TopRobertaModel",
+    "TopRobertaPreTrainedModel",
     "TopSequenceClassifierOutput",
     "count_flops",
     "encoder_flops",

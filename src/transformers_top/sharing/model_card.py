@@ -49,7 +49,7 @@ PIPELINE_TAGS = {
     "AutoModelForSequenceClassification": "text-classification",
 }
 #: How the card names each model family.
-FAMILY_NAMES = {"top_bert": "BERT"}
+FAMILY_NAMES = {"top_bert": "BERT", "top_roberta": "RoBERTa"}
 #: File name of the kept-tokens plot in the model directory (the source file's extension is kept).
 PLOT_STEM = "kept_tokens"
 PLOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")

@@ -23,7 +23,7 @@ def resolve_rank_layers(layers: list[int] | None, config) -> list[int]:
 
 
 def check_teacher(teacher: PreTrainedModel | None, student: TokenPruningPreTrainedMixin) -> None:
-    """The teacher must be an unpruned encoder classifier matching the student's vocabulary and labels."""
+    """The teacher must be an unpruned classifier of the student's family, with its vocabulary and labels."""
     if not isinstance(teacher, PreTrainedModel):
         raise ValueError(f"teacher_model must be a transformers PreTrainedModel, got {type(teacher).__name__}")
     if isinstance(teacher, TokenPruningPreTrainedMixin) and (teacher.config.is_pruned or teacher.config.pruning_masks):
@@ -37,6 +37,12 @@ def check_teacher(teacher: PreTrainedModel | None, student: TokenPruningPreTrain
             f"teacher_model must have a BERT architecture (encoder.layer[i].attention.self), got "
             f"{type(teacher).__name__}"
         ) from None
+    family = (student.config.model_type, *type(student.config).source_model_types)
+    if teacher.config.model_type not in family:
+        raise ValueError(
+            f"teacher_model is a {teacher.config.model_type!r} model, but a {type(student).__name__} student distils "
+            f"{' or '.join(map(repr, family))} teachers: start the student from the teacher's own checkpoint"
+        )
     for field in ("vocab_size", "num_labels", "type_vocab_size"):
         teacher_value, student_value = getattr(teacher.config, field), getattr(student.config, field)
         if teacher_value != student_value:
