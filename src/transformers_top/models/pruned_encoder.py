@@ -28,7 +28,7 @@ from .input_checks import check_encoder_inputs, check_first_tokens_are_real, che
 from .modeling_outputs import TopModelOutput
 from .pruning_config import LayerPlan
 from .token_importance import self_attention_with_importance
-from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
+from .token_selection import count_kept, gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
 from .token_tracking import SoftMasking, TokenRestorer
 
 
@@ -280,7 +280,8 @@ class TokenPrunedEncoderMixin:
                     "input's number of tokens for every input. Trace the dense model (config.token_keep_ratios = "
                     "None), or run the pruned model eagerly"
                 )
-            check_first_tokens_are_real(alive)
+            if not _is_tracing():
+                check_first_tokens_are_real(alive)
             return self._fixed_plan_forward(
                 hidden_states, alive, plans, importance_layers, output_hidden_states, restore_pruned_tokens
             )
@@ -423,11 +424,16 @@ def _store_plan(config, ratios: list[float], patterns: list[list[int] | None]) -
 
 
 def _select_tokens(scores: torch.Tensor, alive: torch.Tensor, plan: LayerPlan) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices of the tokens a fixed plan keeps ([CLS] always) and the alive mask of the shortened sequence."""
+    """
+    Indices of the tokens a fixed plan keeps ([CLS] always) and the alive mask of the shortened sequence. Eagerly the
+    shortened batch is as wide as its row that keeps most; in an exported graph, as wide as a row with every position
+    alive keeps (a count of the symbolic length, exact for the longest row of a batch padded to its longest row).
+    """
     ranks, num_alive = rank_alive_tokens(scores, alive)
     keep = kept_by_plan(ranks, num_alive, plan.keep_ratio, plan.keep_bins)
     keep[:, 0] = True
-    return gather_kept_tokens(keep)
+    max_kept = 1 + count_kept(alive.shape[1] - 1, plan.keep_ratio, plan.keep_bins) if _is_tracing() else None
+    return gather_kept_tokens(keep, max_kept)
 
 
 __all__ = ["TokenPrunedEncoderMixin", "TokenPruningPreTrainedMixin"]

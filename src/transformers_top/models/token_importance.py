@@ -132,24 +132,31 @@ def self_attention_with_importance(
     # One row per (sample, head): (batch * heads, length, head_size).
     query, key, value = (states.flatten(0, 1) for states in _projections(self_attention, hidden_states))
     score_dtype = torch.float32 if hidden_states.dtype in REDUCED_PRECISION else hidden_states.dtype
-    heads = query.shape[0] // batch
-    # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning).
+    heads = hidden_states.shape[-1] // self_attention.attention_head_size
+    # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning). An
+    # exported graph cannot look at the values, nor loop over a symbolic size: it adds the mask, in one chunk.
+    tracing = torch.jit.is_tracing() or torch.compiler.is_compiling()
     mask = None
-    if not bool(keys.all()):
+    if tracing or not bool(keys.all()):
         mask = additive_attention_mask(keys, score_dtype)[:, 0].repeat_interleave(heads, dim=0)
     query_weights = alive.to(score_dtype).repeat_interleave(heads, dim=0)[:, None, :]
-    step = max(1, SCORE_CHUNK_ELEMENTS // length**2)
-    received, contexts = [], []
-    for start in range(0, query.shape[0], step):
-        rows = slice(start, start + step)
+
+    def attend(rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
         scores = torch.bmm(query[rows], key[rows].transpose(1, 2))
         if mask is not None:
             scores = scores + mask[rows]
         probs = torch.softmax(scores, dim=-1)
-        received.append(_received_attention(probs, query_weights[rows]))
-        contexts.append(torch.bmm(self_attention.dropout(probs).to(value.dtype), value[rows]))
-    importance = _mean_over_heads_and_queries(torch.cat(received).view(batch, heads, length), alive)
-    context = torch.cat(contexts).view(batch, heads, length, -1).transpose(1, 2).reshape(batch, length, -1)
+        context = torch.bmm(self_attention.dropout(probs).to(value.dtype), value[rows])
+        return _received_attention(probs, query_weights[rows]), context
+
+    if tracing:
+        received, context = attend(slice(None))
+    else:
+        step = max(1, SCORE_CHUNK_ELEMENTS // length**2)
+        parts = [attend(slice(start, start + step)) for start in range(0, query.shape[0], step)]
+        received, context = (torch.cat(part) for part in zip(*parts, strict=True))
+    importance = _mean_over_heads_and_queries(received.view(batch, heads, length), alive)
+    context = context.view(batch, heads, length, -1).transpose(1, 2).reshape(batch, length, -1)
     return context, importance
 
 

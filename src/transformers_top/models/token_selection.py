@@ -1,16 +1,26 @@
 """Ranking tokens by importance and choosing which to keep (see `docs/method.md`, "Which tokens a plan keeps").
 
 All functions work on a batch: `alive` is a `(batch, length)` bool tensor of the tokens still in the sequence
-(real, not padding, not pruned earlier); position 0 is [CLS], never ranked and never pruned.
+(real, not padding, not pruned earlier); position 0 is [CLS], never ranked and never pruned. Counts are integer
+arithmetic (a ratio is read as a fraction), so they are exact, and symbolic when a graph is exported.
 """
 
 from __future__ import annotations
 
-import math
+from fractions import Fraction
+from functools import lru_cache
 
 import torch
 
-_EPS = 1e-9
+#: A keep ratio is read as the nearest fraction with a denominator up to this (exact for `k / num_bins` and decimals).
+MAX_RATIO_DENOMINATOR = 10**6
+
+
+@lru_cache(maxsize=256)
+def keep_fraction(keep_ratio: float) -> tuple[int, int]:
+    """`keep_ratio` as `(numerator, denominator)`: 0.7 is 7/10, so 0.7 of 10 tokens is exactly 7."""
+    fraction = Fraction(keep_ratio).limit_denominator(MAX_RATIO_DENOMINATOR)
+    return fraction.numerator, fraction.denominator
 
 
 def rank_alive_tokens(importance: torch.Tensor, alive: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -30,7 +40,7 @@ def rank_alive_tokens(importance: torch.Tensor, alive: torch.Tensor) -> tuple[to
     # Dead tokens score below every alive one (importance is >= 0), so they rank last; [CLS] goes to the very end.
     scores = torch.where(candidates, importance.detach(), torch.full_like(importance, -1.0))
     scores[:, 0] = -2.0
-    order = torch.argsort(scores, dim=1, descending=True, stable=True)
+    order = _stable_descending_order(scores, scores.shape[1])
     ranks = torch.empty_like(order)
     positions = torch.arange(order.shape[1], device=order.device).expand_as(order)
     ranks.scatter_(1, order, positions)
@@ -50,7 +60,7 @@ def kept_by_plan(
     Which ranks a fixed plan keeps.
 
     With a bin pattern, rank `r` is kept when its bin is kept; otherwise the `ceil(keep_ratio * num_alive)` best
-    ranks are kept (the same as a prefix pattern of `keep_ratio * num_bins` bins).
+    ranks are kept (the same as a prefix pattern of `keep_ratio * num_bins` bins), `keep_ratio` read as a fraction.
 
     Returns:
         `torch.Tensor` of shape `ranks.shape`, bool; always `False` where `ranks >= num_alive`.
@@ -59,35 +69,58 @@ def kept_by_plan(
     if keep_bins is not None:
         pattern = torch.tensor(keep_bins, dtype=torch.bool, device=ranks.device)
         return in_range & pattern[rank_bins(ranks, num_alive, len(keep_bins))]
-    num_kept = torch.ceil(num_alive.double() * keep_ratio - _EPS).long()
+    numerator, denominator = keep_fraction(keep_ratio)
+    num_kept = torch.div(num_alive * numerator + denominator - 1, denominator, rounding_mode="floor")
     return ranks < num_kept[:, None]
 
 
-def count_kept(num_alive: int, keep_ratio: float, keep_bins: list[int] | None) -> int:
-    """Number of non-[CLS] tokens a fixed plan keeps out of `num_alive` (the scalar form of `kept_by_plan`)."""
+def count_kept(num_alive, keep_ratio: float, keep_bins: list[int] | None):
+    """
+    Number of non-[CLS] tokens a fixed plan keeps out of `num_alive` (the scalar form of `kept_by_plan`), in integer
+    arithmetic only, so that `num_alive` may be an `int` or a symbolic size of an exported graph.
+    """
     if keep_bins is None:
-        return max(0, math.ceil(num_alive * keep_ratio - _EPS))
+        numerator, denominator = keep_fraction(keep_ratio)
+        return (num_alive * numerator + denominator - 1) // denominator
+    # Ranks r with floor(r K / A) = b are those in [ceil(b A / K), ceil((b + 1) A / K)).
     num_bins = len(keep_bins)
-    return sum(keep_bins[rank * num_bins // num_alive] for rank in range(num_alive))
+    return sum(
+        ((b + 1) * num_alive + num_bins - 1) // num_bins - (b * num_alive + num_bins - 1) // num_bins
+        for b, kept in enumerate(keep_bins)
+        if kept
+    )
 
 
-def gather_kept_tokens(keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def gather_kept_tokens(keep: torch.Tensor, max_kept=None) -> tuple[torch.Tensor, torch.Tensor]:
     """
     Indices of the kept tokens of each sample, in their original order, padded to the batch maximum.
 
     Args:
         keep (`torch.Tensor` of shape `(batch, length)`, bool): tokens to keep ([CLS] included).
+        max_kept (`int`, *optional*): the width of the result, at least the most tokens a sample keeps; by default
+            that most (read from `keep`, which an exported graph cannot do: it passes the count of a full row).
 
     Returns:
         `(index, valid)`, both of shape `(batch, max_kept)`: `index` points into the current sequence (padding
         entries point to position 0), `valid` tells the real entries from the padding.
     """
     num_kept = keep.sum(dim=1)
-    max_kept = int(num_kept.max())
-    # A stable sort of "not kept" brings the kept positions first without reordering them.
-    index = torch.argsort((~keep).to(torch.uint8), dim=1, stable=True)[:, :max_kept]
+    if max_kept is None:
+        max_kept = int(num_kept.max())
+    # A stable descending order of "kept" brings the kept positions first without reordering them.
+    index = _stable_descending_order(keep.to(torch.uint8), max_kept)
     valid = torch.arange(max_kept, device=keep.device)[None, :] < num_kept[:, None]
     return index.masked_fill(~valid, 0), valid
+
+
+def _stable_descending_order(values: torch.Tensor, count) -> torch.Tensor:
+    """
+    Positions of the `count` largest values of each row, equal values by position: a stable sort eagerly, `topk` in
+    an exported graph (ONNX's TopK orders equal values by position, and has no stable sort).
+    """
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return torch.topk(values, count, dim=1, largest=True, sorted=True).indices
+    return torch.argsort(values, dim=1, descending=True, stable=True)[:, :count]
 
 
 def gather_tokens(states: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -104,6 +137,7 @@ __all__ = [
     "count_kept",
     "gather_kept_tokens",
     "gather_tokens",
+    "keep_fraction",
     "kept_by_plan",
     "rank_alive_tokens",
     "rank_bins",
