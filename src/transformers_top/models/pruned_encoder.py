@@ -25,7 +25,7 @@ from transformers.pytorch_utils import apply_chunking_to_forward
 from .flops import expected_sparsity
 from .hard_concrete import BIN_LOG_ALPHA_INIT, GATE_LOG_ALPHA_INIT, TokenPruningMasks
 from .input_checks import check_encoder_inputs, check_first_tokens_are_real, check_importance_layers, embed_checked
-from .modeling_outputs import TopModelOutput
+from .modeling_outputs import OutputCollector, TopModelOutput
 from .pruning_config import LayerPlan
 from .token_importance import self_attention_with_importance
 from .token_selection import count_kept, gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
@@ -96,6 +96,7 @@ class TokenPrunedEncoderMixin:
         return_dict: bool | None = None,
         importance_layers: list[int] | tuple[int, ...] | None = None,
         restore_pruned_tokens: bool = True,
+        output_kept_tokens: bool = False,
     ) -> TopModelOutput | tuple:
         r"""
         Args:
@@ -109,6 +110,8 @@ class TokenPrunedEncoderMixin:
             restore_pruned_tokens (`bool`, *optional*, defaults to `True`): scatter the kept tokens back to their
                 positions so `last_hidden_state` has the input length; `False` returns the shortened sequence
                 (faster, used by the classification heads, which only need [CLS]).
+            output_kept_tokens (`bool`, *optional*, defaults to `False`): return `kept_tokens`, the number of real
+                tokens ([CLS] included) entering each layer, per row.
         """
         config = self.config
         batch_size, seq_length = check_encoder_inputs(
@@ -144,7 +147,9 @@ class TokenPrunedEncoderMixin:
             alive = torch.ones(batch_size, seq_length, dtype=torch.bool, device=hidden_states.device)
         else:
             alive = attention_mask.to(device=hidden_states.device, dtype=torch.bool)
-        output = self.encode(hidden_states, alive, importance_layers, output_hidden_states, restore_pruned_tokens)
+        output = self.encode(
+            hidden_states, alive, importance_layers, output_hidden_states, restore_pruned_tokens, output_kept_tokens
+        )
         # [CLS] is position 0 of the restored and of the shortened sequence alike.
         output.pooler_output = self.pooler(output.last_hidden_state) if self.pooler is not None else None
         return output if return_dict else output.to_tuple()
@@ -255,6 +260,7 @@ class TokenPrunedEncoderMixin:
         importance_layers: frozenset[int] = frozenset(),
         output_hidden_states: bool = False,
         restore_pruned_tokens: bool = True,
+        output_kept_tokens: bool = False,
     ) -> TopModelOutput:
         """
         Run the encoder layers on the embeddings, dropping tokens as the masks or the plan say.
@@ -265,13 +271,17 @@ class TokenPrunedEncoderMixin:
             importance_layers (`frozenset[int]`): layers whose token importance to return.
             output_hidden_states (`bool`): return every layer's output.
             restore_pruned_tokens (`bool`): give `last_hidden_state` the input length (see `TopModelOutput`).
+            output_kept_tokens (`bool`): return the number of tokens entering each layer, per row.
 
         Returns:
             [`TopModelOutput`] without `pooler_output`.
         """
+        collect = OutputCollector(
+            hidden_states, len(self.encoder.layer), importance_layers, output_hidden_states, output_kept_tokens
+        )
         if self.training and self.token_masks is not None and not self.token_masks.plan_frozen:
             check_first_tokens_are_real(alive)
-            return self._soft_masked_forward(hidden_states, alive, importance_layers, output_hidden_states)
+            return collect.output(self._soft_masked_forward(hidden_states, alive, collect))
         plans = self.current_layer_plans()
         if any(plans):
             if torch.jit.is_tracing():
@@ -282,69 +292,66 @@ class TokenPrunedEncoderMixin:
                 )
             if not _is_tracing():
                 check_first_tokens_are_real(alive)
-            return self._fixed_plan_forward(
-                hidden_states, alive, plans, importance_layers, output_hidden_states, restore_pruned_tokens
+            return collect.output(
+                self._fixed_plan_forward(hidden_states, alive, plans, collect, restore_pruned_tokens)
             )
         if not _is_tracing():
             check_first_tokens_are_real(alive)
-        return self._dense_forward(hidden_states, alive, importance_layers, output_hidden_states)
+        return collect.output(self._dense_forward(hidden_states, alive, collect))
 
-    def _dense_forward(self, hidden_states, alive, importance_layers, output_hidden_states) -> TopModelOutput:
+    def _dense_forward(self, hidden_states, alive, collect: OutputCollector) -> torch.Tensor:
         """Every layer on every token, as transformers runs it (importance computed only where asked)."""
         kernel_mask = self._kernel_mask(alive, hidden_states)
-        all_hidden_states = (hidden_states,) if output_hidden_states else None
-        importances = [None] * len(self.encoder.layer)
         for index, layer in enumerate(self.encoder.layer):
-            if index in importance_layers:
-                context, importances[index] = self._attention_with_importance(layer, hidden_states, alive, alive)
+            collect.layer_input(alive)
+            if collect.wants_importance(index):
+                context, importance = self._attention_with_importance(layer, hidden_states, alive, alive)
+                collect.importance(index, importance)
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
             else:
                 hidden_states = layer(hidden_states, kernel_mask)
-            if output_hidden_states:
-                all_hidden_states += (hidden_states,)
-        return _output(hidden_states, all_hidden_states, importances, importance_layers)
+            collect.layer_output(hidden_states)
+        return hidden_states
 
-    def _soft_masked_forward(self, hidden_states, alive, importance_layers, output_hidden_states) -> TopModelOutput:
+    def _soft_masked_forward(self, hidden_states, alive, collect: OutputCollector) -> torch.Tensor:
         """Training with masks: each prune layer's input is scaled by its soft keep values; lengths do not change."""
         masking = SoftMasking(self.token_masks, self.config.prune_layers, alive, hidden_states.dtype)
         kernel_mask = self._kernel_mask(alive, hidden_states)
-        all_hidden_states = (hidden_states,) if output_hidden_states else None
-        importances = [None] * len(self.encoder.layer)
         for index, layer in enumerate(self.encoder.layer):
+            collect.layer_input(masking.alive_queries())
             masks_next = masking.prunes(index + 1)
-            if masks_next or index in importance_layers:
+            if masks_next or collect.wants_importance(index):
                 context, importance = self._attention_with_importance(
                     layer, hidden_states, masking.alive_queries(), alive
                 )
-                importances[index] = importance
+                collect.importance(index, importance)
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
                 if masks_next:
                     hidden_states = masking.apply(index + 1, self._ranking_scores(importance), hidden_states)
             else:
                 hidden_states = layer(hidden_states, kernel_mask)
-            if output_hidden_states:
-                all_hidden_states += (hidden_states,)
-        return _output(hidden_states, all_hidden_states, importances, importance_layers)
+            collect.layer_output(hidden_states)
+        return hidden_states
 
     def _fixed_plan_forward(
-        self, hidden_states, alive, plans, importance_layers, output_hidden_states, restore_pruned_tokens
-    ) -> TopModelOutput:
+        self, hidden_states, alive, plans, collect: OutputCollector, restore_pruned_tokens: bool
+    ) -> torch.Tensor:
         """A fixed plan: inside the layer before each pruning layer, the dropped tokens leave the sequence."""
         restorer = TokenRestorer(alive, hidden_states) if restore_pruned_tokens else None
         kernel_mask = self._kernel_mask(alive, hidden_states)
-        all_hidden_states = (hidden_states,) if output_hidden_states else None
-        importances = [None] * len(self.encoder.layer)
         for index, layer in enumerate(self.encoder.layer):
+            collect.layer_input(alive)
             next_plan = plans[index + 1] if index + 1 < len(plans) else None
-            if next_plan is None and index not in importance_layers:
+            if next_plan is None and not collect.wants_importance(index):
                 hidden_states = layer(hidden_states, kernel_mask)
             else:
-                context, importances[index] = self._attention_with_importance(layer, hidden_states, alive, alive)
+                context, importance = self._attention_with_importance(layer, hidden_states, alive, alive)
+                collect.importance(index, importance)
                 if next_plan is not None:
                     if restorer is not None:
                         restorer.record(hidden_states)
                     # The rest of the layer is per token: run it on the kept tokens only.
-                    keep_index, alive = _select_tokens(self._ranking_scores(importances[index]), alive, next_plan)
+                    keep_index, alive = _select_tokens(self._ranking_scores(importance), alive, next_plan)
                     context, hidden_states = (
                         gather_tokens(context, keep_index),
                         gather_tokens(hidden_states, keep_index),
@@ -353,13 +360,11 @@ class TokenPrunedEncoderMixin:
                         restorer.gather(keep_index, alive)
                     kernel_mask = self._kernel_mask(alive, hidden_states)
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
-            if output_hidden_states:
-                all_hidden_states += (hidden_states,)
-        last_hidden_state = hidden_states
-        if restorer is not None:
-            restorer.record(hidden_states)
-            last_hidden_state = restorer.output()
-        return _output(last_hidden_state, all_hidden_states, importances, importance_layers)
+            collect.layer_output(hidden_states)
+        if restorer is None:
+            return hidden_states
+        restorer.record(hidden_states)
+        return restorer.output()
 
     # ---- one layer, in two parts -------------------------------------------------------------------------------
 
@@ -401,18 +406,6 @@ def _checkpointed(layer: nn.Module, training: bool, function):
     if getattr(layer, "gradient_checkpointing", False) and training and torch.is_grad_enabled():
         return lambda *args: layer._gradient_checkpointing_func(function, *args)
     return function
-
-
-def _output(last_hidden_state, all_hidden_states, importances, importance_layers) -> TopModelOutput:
-    return TopModelOutput(
-        last_hidden_state=last_hidden_state,
-        hidden_states=all_hidden_states,
-        token_importance=tuple(
-            importance if index in importance_layers else None for index, importance in enumerate(importances)
-        )
-        if importance_layers
-        else None,
-    )
 
 
 def _store_plan(config, ratios: list[float], patterns: list[list[int] | None]) -> None:

@@ -107,8 +107,14 @@ def gather_kept_tokens(keep: torch.Tensor, max_kept=None) -> tuple[torch.Tensor,
     num_kept = keep.sum(dim=1)
     if max_kept is None:
         max_kept = int(num_kept.max())
-    # A stable descending order of "kept" brings the kept positions first without reordering them.
-    index = _stable_descending_order(keep.to(torch.uint8), max_kept)
+    # Kept positions first, each group in its original order: a stable sort of "kept" eagerly; in an exported graph
+    # the largest values of a key unique to each position, which any top-k orders the same way.
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        length = keep.shape[1]
+        key = keep.long() * length + (length - 1 - torch.arange(length, device=keep.device))
+        index = torch.topk(key, max_kept, dim=1).indices
+    else:
+        index = torch.argsort(keep.to(torch.uint8), dim=1, descending=True, stable=True)[:, :max_kept]
     valid = torch.arange(max_kept, device=keep.device)[None, :] < num_kept[:, None]
     return index.masked_fill(~valid, 0), valid
 

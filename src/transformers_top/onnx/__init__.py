@@ -1,0 +1,9 @@
+"""Deployment: export a pruned model to ONNX with the pruning inside the graph, quantize it, run it in ONNX Runtime.
+
+Needs the `[onnx]` extra (`onnx`, `onnxscript`, `onnxruntime`). See `docs/deployment.md`.
+"""
+
+from .export import export_onnx, quantize_int8
+from .runtime import TopOnnxModelForSequenceClassification
+
+__all__ = ["TopOnnxModelForSequenceClassification", "export_onnx", "quantize_int8"]

@@ -1,0 +1,231 @@
+"""Export a (pruned) model to ONNX with the pruning inside the graph, and quantize it to int8 with ONNX Runtime.
+
+The graph is made by `torch.onnx.export(..., dynamo=True)` with dynamic batch and sequence axes. The pruning
+decisions (the importance, the ranking, the plan's kept counts, the gathering and the shortened attention masks) are
+part of the graph: an input of any length and a ragged batch prune as in PyTorch (see `docs/deployment.md`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+
+from ..auto_classes import SUPPORTED_HEADS, top_model_class
+from ..models.pruned_encoder import TokenPruningPreTrainedMixin
+
+#: File names of the exported graphs.
+FP32_FILE = "model.onnx"
+INT8_FILE = "model_int8.onnx"
+#: `quantize` values and what they do.
+QUANTIZATIONS = (None, "int8")
+#: Operators whose weights int8 dynamic quantization stores as int8 (the matrix products with a weight: almost all
+#: of the multiply-adds and of the weights). Attention's activation-by-activation products stay float.
+INT8_OPERATORS = ("MatMul", "Gemm")
+#: The example batch the graph is traced with: two rows, the second right-padded.
+_EXAMPLE_LENGTH = 16
+
+
+def export_onnx(
+    model: str | os.PathLike | PreTrainedModel,
+    output_dir: str | os.PathLike,
+    *,
+    quantize: str | None = None,
+    tokenizer=None,
+    revision: str | None = None,
+    opset: int | None = None,
+    output_kept_tokens: bool = False,
+) -> Path:
+    """
+    Export a sequence classifier to ONNX, the pruning inside the graph, optionally quantized to int8.
+
+    Args:
+        model (`str`, `os.PathLike` or [`~transformers.PreTrainedModel`]): a finalized ToP model (a folder, a Hub id
+            or the model itself), or a dense one (a ToP model without a plan, or a plain transformers classifier, the
+            baselines).
+        output_dir (`str` or `os.PathLike`): a new or empty folder; it receives `model.onnx` (float32) or
+            `model_int8.onnx` (with `quantize="int8"`), `config.json` (with the plan) and the tokenizer's files when
+            the tokenizer is known. Written whole or not at all.
+        quantize (`str`, *optional*): `"int8"` for ONNX Runtime's dynamic quantization of the matrix products'
+            weights.
+        tokenizer (*optional*): saved beside the graph; by default the tokenizer found in the model's folder or repo.
+        revision (`str`, *optional*): the Hub revision when `model` is a repo id.
+        opset (`int`, *optional*): the ONNX opset (default: the exporter's).
+        output_kept_tokens (`bool`, *optional*, defaults to `False`): give the graph a second output, `kept_tokens`,
+            the number of real tokens entering each layer of each row (a ToP model only), to see what it prunes.
+
+    Returns:
+        `Path`: `output_dir`.
+
+    Raises:
+        `ValueError`: for a model that still holds training masks, an unknown `quantize`, an `output_dir` that exists
+            and is not empty, or a model that is not a sequence classifier.
+    """
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+    output_dir = Path(output_dir)
+    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
+        raise ValueError(f"output_dir must be a new or empty folder, got {str(output_dir)!r}")
+    model, source = _load(model, revision)
+    _check_exportable(model)
+    if output_kept_tokens and not isinstance(model, TokenPruningPreTrainedMixin):
+        raise ValueError(f"output_kept_tokens needs a ToP model, got {type(model).__name__}")
+    if tokenizer is None and source is not None:
+        tokenizer = _tokenizer_of(source, revision)
+
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    try:
+        _export_graph(model, staging / FP32_FILE, opset, output_kept_tokens)
+        if quantize == "int8":
+            quantize_int8(staging / FP32_FILE, staging / INT8_FILE)
+            (staging / FP32_FILE).unlink()
+        model.config.save_pretrained(staging)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(staging)
+        if output_dir.exists():
+            output_dir.rmdir()  # empty, checked above
+        os.replace(staging, output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output_dir
+
+
+def quantize_int8(fp32_path: str | os.PathLike, int8_path: str | os.PathLike) -> Path:
+    """
+    ONNX Runtime dynamic int8 quantization of a float32 graph: the weights of `INT8_OPERATORS` are stored as int8 (per
+    output channel) and their activations quantized at run time, per batch.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(fp32_path),
+        str(int8_path),
+        op_types_to_quantize=list(INT8_OPERATORS),
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+    )
+    return Path(int8_path)
+
+
+def model_input_names(config) -> list[str]:
+    """The graph's inputs: `input_ids`, `attention_mask`, and `token_type_ids` for models with several types."""
+    names = ["input_ids", "attention_mask"]
+    return [*names, "token_type_ids"] if getattr(config, "type_vocab_size", 1) > 1 else names
+
+
+def _load(model, revision: str | None) -> tuple[PreTrainedModel, str | None]:
+    """The model to export and, when it was given by name, where it came from."""
+    if isinstance(model, PreTrainedModel):
+        return model, getattr(model.config, "_name_or_path", None) or None
+    if not isinstance(model, (str, os.PathLike)):
+        raise ValueError(f"model must be a folder, a Hub repo id or a PreTrainedModel, got {type(model).__name__}")
+    source = str(model)
+    model_type = AutoConfig.from_pretrained(source, revision=revision).model_type
+    try:
+        model_class = top_model_class(model_type)
+    except ValueError:
+        model_class = AutoModelForSequenceClassification  # a plain transformers classifier: a dense baseline
+    return model_class.from_pretrained(source, revision=revision), source
+
+
+def _check_exportable(model: PreTrainedModel) -> None:
+    heads = [heads["AutoModelForSequenceClassification"] for heads in SUPPORTED_HEADS.values()]
+    if isinstance(model, TokenPruningPreTrainedMixin):
+        if not isinstance(model, tuple(heads)):
+            raise ValueError(f"export_onnx exports sequence classifiers, got {type(model).__name__}")
+        if model.config.pruning_masks or model.base_model.token_masks is not None:
+            raise ValueError(
+                "the model still holds its training masks (config.pruning_masks=True): call model.finalize_pruning() "
+                "first, so that the pruning plan is fixed in config.json"
+            )
+        model.config.check_pruning_plan()
+    elif not type(model).__name__.endswith("ForSequenceClassification"):
+        raise ValueError(f"export_onnx exports sequence classifiers, got {type(model).__name__}")
+
+
+class _GraphOutputs(torch.nn.Module):
+    """The exported computation: the logits, and the kept token counts when asked for."""
+
+    def __init__(self, model: PreTrainedModel, output_kept_tokens: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.output_kept_tokens = output_kept_tokens
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ):
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = token_type_ids
+        if not self.output_kept_tokens:
+            return self.model(**inputs, return_dict=True).logits
+        outputs = self.model(**inputs, output_kept_tokens=True, return_dict=True)
+        return outputs.logits, outputs.kept_tokens
+
+
+def _export_graph(model: PreTrainedModel, path: Path, opset: int | None, output_kept_tokens: bool) -> None:
+    """Trace `model` on a ragged example batch with dynamic batch and sequence axes and write the ONNX graph."""
+    model = model.eval()
+    names = model_input_names(model.config)
+    example = _example_inputs(model.config, names)
+    # DYNAMIC rather than named dimensions: the kept counts are floor divisions of the length, which the exporter's
+    # solver cannot prove in-range for every length, though they are; the runtime class checks the length instead.
+    dynamic = torch.export.Dim.DYNAMIC
+    dynamic_shapes = {name: {0: dynamic, 1: dynamic} for name in names}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's notes on symbolic shapes it cannot prove for every size
+        program = torch.onnx.export(
+            _GraphOutputs(model, output_kept_tokens),
+            (),
+            kwargs=example,
+            dynamic_shapes=dynamic_shapes,
+            input_names=names,
+            output_names=["logits", "kept_tokens"] if output_kept_tokens else ["logits"],
+            opset_version=opset,
+            dynamo=True,
+            verbose=False,
+        )
+    program.save(str(path))
+
+
+def max_input_length(config) -> int:
+    """The longest input a model accepts: its positions, less RoBERTa's offset past the padding index."""
+    offset = config.pad_token_id + 1 if "roberta" in config.model_type else 0
+    return config.max_position_embeddings - offset
+
+
+def _example_inputs(config, names: list[str]) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    pad = config.pad_token_id or 0
+    input_ids = torch.randint(pad + 1, config.vocab_size, (2, _EXAMPLE_LENGTH), generator=generator)
+    attention_mask = torch.ones_like(input_ids)
+    attention_mask[1, _EXAMPLE_LENGTH // 2 :] = 0
+    inputs = {"input_ids": input_ids.masked_fill(attention_mask == 0, pad), "attention_mask": attention_mask}
+    if "token_type_ids" in names:
+        inputs["token_type_ids"] = torch.zeros_like(input_ids)
+    return inputs
+
+
+def _tokenizer_of(source: str, revision: str | None):
+    try:
+        return AutoTokenizer.from_pretrained(source, revision=revision)
+    except (OSError, ValueError, TypeError):
+        return None  # a model without tokenizer files: the folder holds the graph and the config only
+
+
+__all__ = [
+    "FP32_FILE",
+    "INT8_FILE",
+    "INT8_OPERATORS",
+    "export_onnx",
+    "max_input_length",
+    "model_input_names",
+    "quantize_int8",
+]
