@@ -249,3 +249,30 @@ def test_real_minilm_prunes_real_sentences_as_in_pytorch(minilm_path, shared_dat
         torch.testing.assert_close(result.logits, expected.logits, atol=1e-4, rtol=0)
         assert torch.equal(result.kept_tokens, expected.kept_tokens)
     assert (tmp_path / "minilm" / "tokenizer_config.json").is_file()
+
+
+def test_push_pruned_model_uploads_its_onnx_exports_in_the_same_commit(pruned_bert, exported, loopback_hub, tmp_path):
+    from transformers_top import TopModelCardData, push_pruned_model
+
+    int8 = export_onnx(pruned_bert, tmp_path / "int8", quantize="int8")
+    card = TopModelCardData(
+        latency_hardware="a 2-core CPU, 2 threads",
+        latency_batch_size=1,
+        onnx_latency_ms={"onnx/model.onnx": 2.5, "onnx/model_int8.onnx": 1.25},
+    )
+    commit = push_pruned_model(pruned_bert, "test-user/with-onnx", card_data=card, onnx_exports=[exported, int8])
+    repo = loopback_hub.repos["test-user/with-onnx"]
+    files = repo.resolve("main").files
+    assert [entry.sha for entry in repo.history()[1:]] == [commit.oid]  # one commit for the model and its exports
+    assert {"onnx/model.onnx", "onnx/model_int8.onnx", "onnx/config.json", "model.safetensors"} <= set(files)
+    readme = files["README.md"].decode()
+    assert "| `onnx/model_int8.onnx` (int8 weights) | 1.25 ms per batch of 1 on a 2-core CPU, 2 threads |" in readme
+    runtime = TopOnnxModelForSequenceClassification.from_pretrained(
+        "test-user/with-onnx", subfolder="onnx", file_name="model_int8.onnx", cache_dir=tmp_path / "cache"
+    )
+    assert runtime.file_name == "model_int8.onnx"
+
+    other_plan = TopBertForSequenceClassification(TopBertConfig(**TINY_BERT, token_keep_ratios=[1.0, 1.0, 0.25, 1.0]))
+    with pytest.raises(ValueError, match="is of another plan than the model"):
+        push_pruned_model(other_plan, "test-user/mismatch", onnx_exports=[exported])
+    assert "test-user/mismatch" not in loopback_hub.repos

@@ -11,8 +11,10 @@ commit; [`save_pruned_model`] does the same for a folder you save into. The mode
 
 from __future__ import annotations
 
+import json
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from .model_card import TopModelCardData, save_model_card
 from .repo_ids import check_repo_id
 
 DEFAULT_COMMIT_MESSAGE = "Upload ToP token-pruned model (transformers-top)"
+#: Where a model's ONNX exports go in its repository.
+ONNX_FOLDER = "onnx"
 
 
 def push_pruned_model(
@@ -33,6 +37,7 @@ def push_pruned_model(
     tokenizer=None,
     plot: str | Path | None = None,
     save_directory: str | Path | None = None,
+    onnx_exports: Sequence[str | Path] = (),
     commit_message: str | None = None,
     commit_description: str | None = None,
     private: bool | None = None,
@@ -50,6 +55,10 @@ def push_pruned_model(
             describes the model and its plan only.
         tokenizer (*optional*): a tokenizer (anything with `save_pretrained`) uploaded with the model.
         plot (`str` or `Path`, *optional*): the kept-tokens plot referenced by the card.
+        onnx_exports (`Sequence[str | Path]`, *optional*): folders written by `transformers_top.onnx.export_onnx` from
+            this model (e.g. float32 and int8); their files are uploaded in the same commit under `onnx/`, where
+            `TopOnnxModelForSequenceClassification.from_pretrained(repo_id, subfolder="onnx")` finds them, and the card
+            lists them (with `card_data.onnx_latency_ms`, their measured latency).
         save_directory (`str` or `Path`, *optional*): an empty or new directory that keeps the uploaded files (also
             when the upload fails); by default a temporary directory is used and removed.
         commit_message, commit_description (`str`, *optional*): the commit's summary and description.
@@ -62,7 +71,8 @@ def push_pruned_model(
 
     Raises:
         `ValueError`: before anything is uploaded, for a model that still holds training masks, a malformed repo id,
-            invalid card values, a missing plot, a non-empty `save_directory`, or a tokenizer without
+            invalid card values, a missing plot, a non-empty `save_directory`, an ONNX export of another plan, or a
+            tokenizer without
             `save_pretrained`.
         `huggingface_hub.errors.HfHubHTTPError`: when the Hub refuses the upload; local files are left as they are.
     """
@@ -78,6 +88,7 @@ def push_pruned_model(
         save_directory = Path(save_directory)
         if save_directory.exists() and (not save_directory.is_dir() or any(save_directory.iterdir())):
             raise ValueError(f"save_directory must be a new or empty directory, got {str(save_directory)!r}")
+    onnx_files = _check_onnx_exports(model, onnx_exports)
 
     api = HfApi(token=token)
     repo_id = _full_repo_id(api, repo_id)
@@ -85,7 +96,10 @@ def push_pruned_model(
         model.save_pretrained(folder, max_shard_size=max_shard_size)
         if tokenizer is not None:
             tokenizer.save_pretrained(folder)
-        save_model_card(folder, model, card_data, plot=plot, repo_id=repo_id)
+        for source in onnx_files.values():
+            (folder / ONNX_FOLDER).mkdir(exist_ok=True)
+            shutil.copyfile(source, folder / ONNX_FOLDER / source.name)
+        save_model_card(folder, model, card_data, plot=plot, repo_id=repo_id, onnx_files=sorted(onnx_files))
         return _upload_folder(api, folder, repo_id, private, commit_message, commit_description)
 
 
@@ -139,6 +153,29 @@ def save_pruned_model(
     if not (folder / "README.md").is_file():
         save_model_card(folder, model, repo_id=repo_id)
     return _upload_folder(api, folder, repo_id, private, commit_message, commit_description, create_pr=create_pr)
+
+
+def _check_onnx_exports(model: TokenPruningPreTrainedMixin, exports: Sequence[str | Path]) -> dict[str, Path]:
+    """
+    The files of `exports` by their path in the repository (`onnx/...`); every export must be of `model`'s plan, and
+    two exports may share only identical files (their `config.json`, their tokenizer).
+    """
+    if isinstance(exports, (str, Path)):
+        raise ValueError("onnx_exports must be a list of folders, got a single path: wrap it in a list")
+    files: dict[str, Path] = {}
+    for export in map(Path, exports):
+        if not (export / "config.json").is_file() or not any(export.glob("*.onnx")):
+            raise ValueError(f"{str(export)!r} is not a folder written by export_onnx (config.json and a .onnx file)")
+        plan = json.loads((export / "config.json").read_text())
+        if any(plan.get(key) != value for key, value in model.config.plan_dict().items()):
+            raise ValueError(f"the ONNX export in {str(export)!r} is of another plan than the model")
+        for path in sorted(export.iterdir()):
+            name = f"{ONNX_FOLDER}/{path.name}"
+            if path.is_file() and name in files and files[name].read_bytes() != path.read_bytes():
+                raise ValueError(f"two ONNX exports hold different files named {path.name!r}")
+            if path.is_file():
+                files[name] = path
+    return files
 
 
 def _full_repo_id(api: HfApi, repo_id: str) -> str:

@@ -95,6 +95,14 @@ def _text_list(name: str, value: Any) -> None:
         _text(f"{name}[]", item)
 
 
+def _latencies(name: str, value: Any) -> None:
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"card field {name} must be a non-empty dict of file name -> milliseconds, got {value!r}")
+    for key, item in value.items():
+        _text(f"{name} key", key)
+        _positive_number(f"{name}[{key!r}]", item)
+
+
 def _hyperparameters(name: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise ValueError(f"card field {name} must be a dict of name -> str/int/float/bool, got {value!r}")
@@ -136,6 +144,8 @@ class TopModelCardData:
             `target_sparsity_tolerance`.
         target_sparsity_tolerance (`float`, *optional*, defaults to 0.01 when a target is given): how far below its
             target a model may end without the card saying it missed it.
+        onnx_latency_ms (`dict[str, float]`, *optional*): measured latency per batch of the ONNX exports pushed with
+            the model, by file (`"onnx/model_int8.onnx"`), on `latency_hardware` at `latency_batch_size`.
         training_hyperparameters (`dict[str, str | int | float | bool]`, *optional*): the pruning run's settings.
         license (`str`, *optional*): license identifier, e.g. `"apache-2.0"`.
         language (`list[str]`, *optional*): language codes, e.g. `["en"]`.
@@ -163,6 +173,7 @@ class TopModelCardData:
     pruned_latency_ms: float | None = field(default=None, metadata={"check": _positive_number})
     latency_hardware: str | None = field(default=None, metadata={"check": _text})
     latency_batch_size: int | None = field(default=None, metadata={"check": _positive_int})
+    onnx_latency_ms: dict[str, float] | None = field(default=None, metadata={"check": _latencies})
     target_sparsity: float | None = field(default=None, metadata={"check": _fraction})
     realized_sparsity: float | None = field(default=None, metadata={"check": _number})
     target_sparsity_tolerance: float | None = field(default=None, metadata={"check": _fraction})
@@ -186,7 +197,7 @@ class TopModelCardData:
         self._require("padded_length", "flops_reduction_padded")
         self._require("dataset", "dataset_config", "dataset_split")
         for needed in ("latency_hardware", "latency_batch_size"):
-            self._require(needed, "latency_speedup", "teacher_latency_ms", "pruned_latency_ms")
+            self._require(needed, "latency_speedup", "teacher_latency_ms", "pruned_latency_ms", "onnx_latency_ms")
         self._require("target_sparsity", "realized_sparsity", "target_sparsity_tolerance")
 
     @property
@@ -209,6 +220,7 @@ def create_model_card(
     card_data: TopModelCardData | None = None,
     repo_id: str | None = None,
     plot_filename: str | None = None,
+    onnx_files: list[str] | None = None,
 ) -> ModelCard:
     """
     Render the model card of a pruned model.
@@ -219,6 +231,8 @@ def create_model_card(
         card_data ([`TopModelCardData`], *optional*): the run's values; `None` gives a card from the model alone.
         repo_id (`str`, *optional*): the Hub repository, used in the loading examples and as default name.
         plot_filename (`str`, *optional*): file name of the kept-tokens plot beside the card.
+        onnx_files (`list[str]`, *optional*): the ONNX graphs in the repository (`onnx/model.onnx`, ...), listed
+            with their latency from `card_data.onnx_latency_ms`.
 
     Returns:
         `huggingface_hub.ModelCard`: metadata and body.
@@ -265,6 +279,7 @@ def create_model_card(
         length=length,
         plan_flops_reduction=count_flops(config, length, dense=True) / count_flops(config, length) if length else None,
         plot_filename=plot_filename,
+        onnx_graphs=[name for name in onnx_files or () if name.endswith(".onnx")],
     )
     card.content = re.sub(r"\n{3,}", "\n\n", card.content)
     return card
@@ -276,6 +291,7 @@ def save_model_card(
     card_data: TopModelCardData | None = None,
     plot: str | Path | None = None,
     repo_id: str | None = None,
+    onnx_files: list[str] | None = None,
 ) -> ModelCard:
     """
     Write `README.md` into `save_directory` and copy the kept-tokens plot beside it.
@@ -287,6 +303,7 @@ def save_model_card(
         plot (`str` or `Path`, *optional*): an image (png, jpg, svg) of the fraction of tokens entering each layer;
             copied as `kept_tokens.<ext>` (the source file is left in place).
         repo_id (`str`, *optional*): the Hub repository the card will live in.
+        onnx_files (`list[str]`, *optional*): the ONNX exports uploaded with the model (see [`create_model_card`]).
 
     Returns:
         `huggingface_hub.ModelCard`: the written card.
@@ -303,7 +320,7 @@ def save_model_card(
         if not plot.is_file() or plot.suffix.lower() not in PLOT_SUFFIXES:
             raise ValueError(f"plot must be an existing {'/'.join(PLOT_SUFFIXES)} file, got {str(plot)!r}")
         plot_target = save_directory / f"{PLOT_STEM}{plot.suffix.lower()}"
-    card = create_model_card(model, card_data, repo_id, plot_target.name if plot_target else None)
+    card = create_model_card(model, card_data, repo_id, plot_target.name if plot_target else None, onnx_files)
     if plot_target is not None and not (plot_target.exists() and plot_target.samefile(plot)):
         shutil.copyfile(plot, plot_target)
     card.save(save_directory / "README.md")
