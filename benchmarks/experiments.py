@@ -34,6 +34,8 @@ class Experiment:
 
 
 IMDB_8K = "benchmarks/work/imdb/train_8k_seed13.jsonl"
+#: The model accuracy-imdb keeps (its run folder names every setting that differs from the task's default).
+IMDB_MODEL = "benchmarks/work/imdb/top-0.61-e3-dtrain_8k_seed13-frozen0-glen-bf16"
 
 EXPERIMENTS = (
     Experiment(
@@ -71,6 +73,21 @@ EXPERIMENTS = (
              "benchmarks/results/demo.json"),
         ),
         ("demo.json",),
+    ),
+    Experiment(
+        "deployment-sst2",
+        "the demo's model in six variants (PyTorch / ONNX Runtime, dense / pruned, fp32 / int8): accuracy, latency",
+        (
+            ("benchmarks/deployment.py", "--task", "sst2", "--model", "benchmarks/work/demo/model", "--teacher",
+             "benchmarks/work/demo/teacher"),
+        ),
+        ("deployment_sst2.json",),
+    ),
+    Experiment(
+        "deployment-bert-base",
+        "a bert-base shape at 512 tokens with fixed plans at F = 4, batch 1 and 8, in the six variants",
+        (("benchmarks/deployment.py", "--synthetic", "--targets", "4", "--batch_sizes", "1", "8"),),
+        ("deployment_bert_base.json",),
     ),
     Experiment(
         "training-cost-imdb",
@@ -118,6 +135,16 @@ EXPERIMENTS = (
              "--distill_file", IMDB_8K, "--name", "accuracy_imdb"),
         ),
         ("accuracy_imdb.json",),
+        long=True,
+    ),
+    Experiment(
+        "deployment-imdb",
+        "the IMDB model of accuracy-imdb in the six variants, at up to 512 tokens (after accuracy-imdb)",
+        (
+            ("benchmarks/deployment.py", "--task", "imdb", "--model", IMDB_MODEL, "--teacher",
+             "benchmarks/work/imdb/teacher", "--latency_texts", "200"),
+        ),
+        ("deployment_imdb.json",),
         long=True,
     ),
     Experiment(
