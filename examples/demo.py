@@ -6,8 +6,10 @@ The main job on the embedded default (`make demo`): prune MiniLM-L6 on SST-2 on 
 2. Prune it with `TopTrainer` and its default recipe to `--target_sparsity` of its FLOPs on real tokens (the target
    reached at half of the run, the last 30% of the steps trained on the frozen plan), evaluating every 25 steps and
    keeping the most accurate checkpoint among those that reached the target.
-3. Evaluate both on the SST-2 dev set, measure their batch-1 latency on it, draw the kept-tokens plot, write the
-   model card, print a table and save `OUTPUT_DIR/results.json`.
+3. Export the pruned model to ONNX Runtime with int8 weights (`OUTPUT_DIR/onnx-int8`); evaluate the teacher, the
+   pruned model and its ONNX Runtime export on the SST-2 dev set, measure their batch-1 latency and batch-32
+   throughput on it, draw the kept-tokens plot, write the model card, print a table and save
+   `OUTPUT_DIR/results.json`.
 
 SST-2 is read from `../shared/data/sst2` when present, from the Hub (`nyu-mll/glue`) otherwise. The pruned model is
 saved in `OUTPUT_DIR/model` (loadable with `AutoModelForSequenceClassification.from_pretrained` once
@@ -37,10 +39,12 @@ from timing import compare_latency
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from transformers_top import TopBertForSequenceClassification, TopModelCardData, save_model_card
+from transformers_top.onnx import TopOnnxModelForSequenceClassification, export_onnx
 from transformers_top.sharing.hardware import describe_hardware, hardware_line
 from transformers_top.sharing.kept_tokens_plot import kept_token_fractions, plot_kept_tokens
 
 PADDED_LENGTH = 64  # the paper's SST-2 convention for the padded FLOPs reduction
+THROUGHPUT_BATCH = 32
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,13 +87,26 @@ def job_arguments(args: argparse.Namespace, model_dir: Path, teacher_dir: Path) 
     ]  # fmt: skip
 
 
-def dev_batches(model_dir: Path) -> list[dict[str, torch.Tensor]]:
-    """The SST-2 dev sentences, tokenized one per batch (batch-1 latency)."""
+def dev_set(tokenizer) -> tuple[list[list[int]], list[int]]:
+    """The SST-2 dev sentences' token ids (truncated to `PADDED_LENGTH`) and labels."""
     files = local_task_files("sst2")
     dev = load_task_dataset("sst2", validation_file=files[1] if files else None)["validation"]
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tokenized = tokenize_dataset(dev, tokenizer, PADDED_LENGTH, "sst2")
-    return [{"input_ids": torch.tensor([ids])} for ids in tokenized["input_ids"]]
+    return tokenized["input_ids"], tokenized["label"]
+
+
+def batches_of(ids: list[list[int]], size: int, tokenizer) -> list[dict[str, torch.Tensor]]:
+    """Consecutive batches of `size` sentences, right-padded to their longest, as tokenizers give them."""
+    return [
+        dict(tokenizer.pad({"input_ids": ids[start : start + size]}, return_tensors="pt"))
+        for start in range(0, len(ids), size)
+    ]
+
+
+def accuracy(model, batches: list[dict[str, torch.Tensor]], labels: list[int]) -> float:
+    with torch.inference_mode():
+        predictions = torch.cat([model(**batch).logits.argmax(-1) for batch in batches])
+    return float((predictions == torch.tensor(labels)).float().mean())
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -101,10 +118,22 @@ def main(argv: list[str] | None = None) -> dict:
 
     teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir)
     pruned = TopBertForSequenceClassification.from_pretrained(model_dir)
-    batches = dev_batches(model_dir)
-    lengths = [batch["input_ids"].shape[1] for batch in batches]
-    print(f"\nMeasuring batch-1 latency on {len(batches)} dev sentences ({args.latency_rounds} rounds per model)...")
-    latency = compare_latency({"teacher": teacher, "pruned": pruned}, batches, rounds=args.latency_rounds)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    onnx_dir = output_dir / "onnx-int8"
+    if not onnx_dir.is_dir():
+        print("\nExporting the pruned model to ONNX Runtime, int8...")
+        export_onnx(pruned, onnx_dir, quantize="int8", tokenizer=tokenizer)
+    models = {
+        "teacher": teacher,
+        "pruned": pruned,
+        "pruned, ONNX Runtime int8": TopOnnxModelForSequenceClassification.from_pretrained(onnx_dir),
+    }
+    ids, labels = dev_set(tokenizer)
+    lengths = [len(sentence) for sentence in ids]
+    singles, batches = batches_of(ids, 1, tokenizer), batches_of(ids, THROUGHPUT_BATCH, tokenizer)
+    print(f"Measuring on {len(ids)} dev sentences ({args.latency_rounds} interleaved rounds per model)...")
+    latency = compare_latency(models, singles, rounds=args.latency_rounds)
+    throughput = compare_latency(models, batches, rounds=args.latency_rounds)
     speedup = latency["teacher"].median / latency["pruned"].median
 
     plot = plot_kept_tokens(
@@ -114,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {
         "teacher_accuracy": metrics["teacher_eval_accuracy"],
         "pruned_accuracy": metrics["eval_accuracy"],
+        "onnx_int8_accuracy": accuracy(models["pruned, ONNX Runtime int8"], batches, labels),
         "flops_reduction": metrics["eval_flops_reduction"],
         "flops_reduction_padded": metrics["eval_flops_reduction_padded"],
         "padded_length": PADDED_LENGTH,
@@ -121,6 +151,9 @@ def main(argv: list[str] | None = None) -> dict:
         "teacher_latency_ms": latency["teacher"].per_batch_ms,
         "pruned_latency_ms": latency["pruned"].per_batch_ms,
         "latency": {name: stats.to_dict() for name, stats in latency.items()},
+        "throughput_batch_size": THROUGHPUT_BATCH,
+        "throughput_texts_per_s": {name: len(ids) / stats.median for name, stats in throughput.items()},
+        "throughput": {name: stats.to_dict() for name, stats in throughput.items()},
         "plan": pruned.config.plan_dict(),
         "kept_token_fractions": kept_token_fractions(pruned.config, lengths),
         "target_sparsity": args.target_sparsity,
@@ -175,23 +208,22 @@ def git_commit() -> str | None:
 
 
 def print_table(results: dict) -> None:
+    names = ("teacher", "pruned", "pruned, ONNX Runtime int8")
+    latency = {name: results["latency"][name]["per_batch_ms"] for name in names}
+    throughput = results["throughput_texts_per_s"]
+    flops = f"{results['flops_reduction']:.2f}x"
     rows = [
-        ("SST-2 dev accuracy", f"{results['teacher_accuracy']:.4f}", f"{results['pruned_accuracy']:.4f}"),
-        ("FLOPs reduction, real tokens", "1.00x", f"{results['flops_reduction']:.2f}x"),
-        (
-            f"FLOPs reduction, padded to {results['padded_length']}",
-            "1.00x",
-            f"{results['flops_reduction_padded']:.2f}x",
-        ),
-        (
-            "batch-1 latency (median)",
-            f"{results['teacher_latency_ms']:.2f} ms",
-            f"{results['pruned_latency_ms']:.2f} ms ({results['latency_speedup']:.2f}x)",
-        ),
-    ]
-    print(f"\n{'':36} {'teacher':>12} {'pruned':>24}")
-    for name, teacher, pruned in rows:
-        print(f"{name:36} {teacher:>12} {pruned:>24}")
+        ("SST-2 dev accuracy", *(f"{results[key]:.4f}" for key in ("teacher_accuracy", "pruned_accuracy",
+                                                                     "onnx_int8_accuracy"))),
+        ("FLOPs reduction, real tokens", "1.00x", flops, flops),
+        ("batch-1 latency (median ms)", *(f"{latency[name]:.2f} ({latency['teacher'] / latency[name]:.2f}x)"
+                                          for name in names)),
+        (f"batch-{results['throughput_batch_size']} throughput (texts/s)",
+         *(f"{throughput[name]:.0f} ({throughput[name] / throughput['teacher']:.2f}x)" for name in names)),
+    ]  # fmt: skip
+    print(f"\n{'':34} {'teacher':>16} {'pruned':>16} {'pruned, ORT int8':>18}")
+    for name, *values in rows:
+        print(f"{name:34} {values[0]:>16} {values[1]:>16} {values[2]:>18}")
     ratios = ", ".join(f"{ratio:g}" for ratio in results["plan"]["token_keep_ratios"] or [])
     print(f"token_keep_ratios: [{ratios}]\n")
 
