@@ -12,6 +12,8 @@ from hub_server import DEFAULT_TOKEN, LoopbackHub, free_port
 # the `loopback_hub` fixture. The hub cache is a fresh directory, and offline switches would block the loopback Hub.
 os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
 os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="top-tests-hub-cache-")
+# The datasets loaders of examples/tasks.py cache every file they read: a fresh folder, removed with the hub cache.
+os.environ["HF_DATASETS_CACHE"] = os.path.join(os.environ["HF_HUB_CACHE"], "datasets")
 os.environ["HF_TOKEN"] = DEFAULT_TOKEN
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
