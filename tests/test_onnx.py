@@ -3,6 +3,7 @@ random models (and once on the real MiniLM with SST-2 sentences)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import subprocess
@@ -254,7 +255,10 @@ def test_real_minilm_prunes_real_sentences_as_in_pytorch(minilm_path, shared_dat
 def test_push_pruned_model_uploads_its_onnx_exports_in_the_same_commit(pruned_bert, exported, loopback_hub, tmp_path):
     from transformers_top import TopModelCardData, push_pruned_model
 
-    int8 = export_onnx(pruned_bert, tmp_path / "int8", quantize="int8")
+    # Exported after a training loss set `problem_type`: the exports' configs differ in a field the graph ignores.
+    trained = copy.deepcopy(pruned_bert)
+    trained.config.problem_type = "single_label_classification"
+    int8 = export_onnx(trained, tmp_path / "int8", quantize="int8")
     card = TopModelCardData(
         latency_hardware="a 2-core CPU, 2 threads",
         latency_batch_size=1,
@@ -271,6 +275,11 @@ def test_push_pruned_model_uploads_its_onnx_exports_in_the_same_commit(pruned_be
         "test-user/with-onnx", subfolder="onnx", file_name="model_int8.onnx", cache_dir=tmp_path / "cache"
     )
     assert runtime.file_name == "model_int8.onnx"
+    assert files["onnx/config.json"] == files["config.json"]  # the configuration of the model pushed
+
+    other_labels = TopBertForSequenceClassification(TopBertConfig(**TINY_BERT, num_labels=3, **PLAN))
+    with pytest.raises(ValueError, match="has num_labels=2, the model 3"):
+        push_pruned_model(other_labels, "test-user/mismatch", onnx_exports=[exported])
 
     other_plan = TopBertForSequenceClassification(TopBertConfig(**TINY_BERT, token_keep_ratios=[1.0, 1.0, 0.25, 1.0]))
     with pytest.raises(ValueError, match="is of another plan than the model"):

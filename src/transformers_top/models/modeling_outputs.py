@@ -1,11 +1,10 @@
-"""The outputs of the ToP models, and what their heads share (family-neutral)."""
+"""The outputs of the ToP models (family-neutral), and how a forward pass collects them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
 
 
@@ -78,21 +77,4 @@ class OutputCollector:
         )
 
 
-def sequence_classification_loss(config, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The loss of transformers' sequence classifiers, by `config.problem_type` (inferred as they infer it)."""
-    num_labels = config.num_labels
-    if config.problem_type is None:
-        if num_labels == 1:
-            config.problem_type = "regression"
-        elif labels.dtype in (torch.long, torch.int):
-            config.problem_type = "single_label_classification"
-        else:
-            config.problem_type = "multi_label_classification"
-    if config.problem_type == "regression":
-        return nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
-    if config.problem_type == "single_label_classification":
-        return nn.functional.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
-    return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-
-
-__all__ = ["OutputCollector", "TopModelOutput", "TopSequenceClassifierOutput", "sequence_classification_loss"]
+__all__ = ["OutputCollector", "TopModelOutput", "TopSequenceClassifierOutput"]

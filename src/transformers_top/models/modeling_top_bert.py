@@ -15,7 +15,8 @@ from torch import nn
 from transformers.models.bert.modeling_bert import BertEmbeddings, BertEncoder, BertPooler, BertPreTrainedModel
 
 from .configuration_top_bert import TopBertConfig
-from .modeling_outputs import TopModelOutput, TopSequenceClassifierOutput, sequence_classification_loss
+from .heads import SequenceClassifierMixin
+from .modeling_outputs import TopModelOutput, TopSequenceClassifierOutput
 from .pruned_encoder import TokenPrunedEncoderMixin, TokenPruningPreTrainedMixin
 
 #: The output of [`TopBertModel`] (the family-neutral [`TopModelOutput`]).
@@ -70,7 +71,7 @@ class TopBertModel(TokenPrunedEncoderMixin, TopBertPreTrainedModel):
         self.embeddings.word_embeddings = value
 
 
-class TopBertForSequenceClassification(TopBertPreTrainedModel):
+class TopBertForSequenceClassification(SequenceClassifierMixin, TopBertPreTrainedModel):
     """
     [`TopBertModel`] with a linear head on the pooled [CLS] state, weight-compatible with transformers'
     `BertForSequenceClassification`.
@@ -88,53 +89,9 @@ class TopBertForSequenceClassification(TopBertPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        importance_layers: list[int] | tuple[int, ...] | None = None,
-        output_kept_tokens: bool = False,
-    ) -> TopSequenceClassifierOutput | tuple:
-        r"""
-        Args:
-            labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*): as in `BertForSequenceClassification`
-                (regression when `num_labels == 1`).
-            importance_layers (`list[int]`, *optional*): layers whose token importance to return.
-            output_kept_tokens (`bool`, *optional*): return the tokens entering each layer, per row.
-
-        The other arguments are those of [`TopBertModel.forward`].
-        """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
-        outputs = self.bert(
-            input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            return_dict=True,
-            importance_layers=importance_layers,
-            output_kept_tokens=output_kept_tokens,
-            restore_pruned_tokens=False,
-        )
-        logits = self.classifier(self.dropout(outputs.pooler_output))
-        loss = sequence_classification_loss(self.config, logits, labels) if labels is not None else None
-        result = TopSequenceClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=outputs.hidden_states,
-            token_importance=outputs.token_importance,
-            kept_tokens=outputs.kept_tokens,
-        )
-        return result if return_dict else result.to_tuple()
+    def classify(self, outputs: TopModelOutput) -> torch.Tensor:
+        """BERT's head: a linear layer on the pooled [CLS] state."""
+        return self.classifier(self.dropout(outputs.pooler_output))
 
 
 TopBertModel.register_for_auto_class("AutoModel")

@@ -20,7 +20,8 @@ from transformers.models.roberta.modeling_roberta import (
 )
 
 from .configuration_top_roberta import TopRobertaConfig
-from .modeling_outputs import TopSequenceClassifierOutput, sequence_classification_loss
+from .heads import SequenceClassifierMixin
+from .modeling_outputs import TopModelOutput
 from .pruned_encoder import TokenPrunedEncoderMixin, TokenPruningPreTrainedMixin
 
 
@@ -70,7 +71,7 @@ class TopRobertaModel(TokenPrunedEncoderMixin, TopRobertaPreTrainedModel):
         return self.config.max_position_embeddings - self.config.pad_token_id - 1
 
 
-class TopRobertaForSequenceClassification(TopRobertaPreTrainedModel):
+class TopRobertaForSequenceClassification(SequenceClassifierMixin, TopRobertaPreTrainedModel):
     """
     [`TopRobertaModel`] with transformers' RoBERTa classification head on the final `<s>` state, weight-compatible
     with `RobertaForSequenceClassification` and `XLMRobertaForSequenceClassification`.
@@ -86,53 +87,9 @@ class TopRobertaForSequenceClassification(TopRobertaPreTrainedModel):
         self.classifier = RobertaClassificationHead(config)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        importance_layers: list[int] | tuple[int, ...] | None = None,
-        output_kept_tokens: bool = False,
-    ) -> TopSequenceClassifierOutput | tuple:
-        r"""
-        Args:
-            labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*): as in `RobertaForSequenceClassification`
-                (regression when `num_labels == 1`).
-            importance_layers (`list[int]`, *optional*): layers whose token importance to return.
-            output_kept_tokens (`bool`, *optional*): return the tokens entering each layer, per row.
-
-        The other arguments are those of [`TopRobertaModel.forward`].
-        """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
-        outputs = self.roberta(
-            input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            return_dict=True,
-            importance_layers=importance_layers,
-            output_kept_tokens=output_kept_tokens,
-            restore_pruned_tokens=False,  # the head reads <s> alone, position 0 of the shortened sequence
-        )
-        logits = self.classifier(outputs.last_hidden_state)
-        loss = sequence_classification_loss(self.config, logits, labels) if labels is not None else None
-        result = TopSequenceClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=outputs.hidden_states,
-            token_importance=outputs.token_importance,
-            kept_tokens=outputs.kept_tokens,
-        )
-        return result if return_dict else result.to_tuple()
+    def classify(self, outputs: TopModelOutput) -> torch.Tensor:
+        """RoBERTa's head on the final `<s>` state, position 0 of the shortened sequence."""
+        return self.classifier(outputs.last_hidden_state)
 
 
 TopRobertaModel.register_for_auto_class("AutoModel")

@@ -71,9 +71,8 @@ def push_pruned_model(
 
     Raises:
         `ValueError`: before anything is uploaded, for a model that still holds training masks, a malformed repo id,
-            invalid card values, a missing plot, a non-empty `save_directory`, an ONNX export of another plan, or a
-            tokenizer without
-            `save_pretrained`.
+            invalid card values, a missing plot, a non-empty `save_directory`, an ONNX export of another plan, model
+            type or label count, or a tokenizer without `save_pretrained`.
         `huggingface_hub.errors.HfHubHTTPError`: when the Hub refuses the upload; local files are left as they are.
     """
     _check_deployable(model)
@@ -96,8 +95,9 @@ def push_pruned_model(
         model.save_pretrained(folder, max_shard_size=max_shard_size)
         if tokenizer is not None:
             tokenizer.save_pretrained(folder)
+        if onnx_files:
+            model.config.save_pretrained(folder / ONNX_FOLDER)
         for source in onnx_files.values():
-            (folder / ONNX_FOLDER).mkdir(exist_ok=True)
             shutil.copyfile(source, folder / ONNX_FOLDER / source.name)
         save_model_card(folder, model, card_data, plot=plot, repo_id=repo_id, onnx_files=sorted(onnx_files))
         return _upload_folder(api, folder, repo_id, private, commit_message, commit_description)
@@ -157,8 +157,10 @@ def save_pruned_model(
 
 def _check_onnx_exports(model: TokenPruningPreTrainedMixin, exports: Sequence[str | Path]) -> dict[str, Path]:
     """
-    The files of `exports` by their path in the repository (`onnx/...`); every export must be of `model`'s plan, and
-    two exports may share only identical files (their `config.json`, their tokenizer).
+    The files of `exports` by their path in the repository (`onnx/...`), but their `config.json`: every export must be
+    of `model`'s plan, type and labels, so `onnx/config.json` is the model's own configuration (exports taken at other
+    times may differ in fields the graph does not depend on, such as the `problem_type` a training loss set). Two
+    exports may otherwise share only identical files (their tokenizer).
     """
     if isinstance(exports, (str, Path)):
         raise ValueError("onnx_exports must be a list of folders, got a single path: wrap it in a list")
@@ -166,11 +168,23 @@ def _check_onnx_exports(model: TokenPruningPreTrainedMixin, exports: Sequence[st
     for export in map(Path, exports):
         if not (export / "config.json").is_file() or not any(export.glob("*.onnx")):
             raise ValueError(f"{str(export)!r} is not a folder written by export_onnx (config.json and a .onnx file)")
-        plan = json.loads((export / "config.json").read_text())
-        if any(plan.get(key) != value for key, value in model.config.plan_dict().items()):
+        exported = json.loads((export / "config.json").read_text())
+        if any(exported.get(key) != value for key, value in model.config.plan_dict().items()):
             raise ValueError(f"the ONNX export in {str(export)!r} is of another plan than the model")
+        if exported.get("model_type") != model.config.model_type:
+            raise ValueError(
+                f"the ONNX export in {str(export)!r} is of model_type={exported.get('model_type')!r}, the model "
+                f"{model.config.model_type!r}"
+            )
+        num_labels = type(model.config).from_dict(exported).num_labels
+        if num_labels != model.config.num_labels:
+            raise ValueError(
+                f"the ONNX export in {str(export)!r} has num_labels={num_labels}, the model {model.config.num_labels}"
+            )
         for path in sorted(export.iterdir()):
             name = f"{ONNX_FOLDER}/{path.name}"
+            if path.name == "config.json":
+                continue
             if path.is_file() and name in files and files[name].read_bytes() != path.read_bytes():
                 raise ValueError(f"two ONNX exports hold different files named {path.name!r}")
             if path.is_file():

@@ -1,0 +1,87 @@
+"""The heads of the ToP models that every encoder family shares: here, sequence classification."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .modeling_outputs import TopModelOutput, TopSequenceClassifierOutput
+
+
+class SequenceClassifierMixin:
+    """
+    The forward pass of a ToP sequence classifier, mixed into each family's head class, which gives `classify`: the
+    logits from the base model's output (BERT: a linear layer on the pooled [CLS]; RoBERTa: its classification head
+    on `<s>`). The base model runs with `restore_pruned_tokens=False`: the heads read [CLS] alone.
+    """
+
+    def classify(self, outputs: TopModelOutput) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        importance_layers: list[int] | tuple[int, ...] | None = None,
+        output_kept_tokens: bool = False,
+    ) -> TopSequenceClassifierOutput | tuple:
+        r"""
+        Args:
+            labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*): as in transformers' sequence
+                classifiers (regression when `num_labels == 1`).
+            importance_layers (`list[int]`, *optional*): layers whose token importance to return.
+            output_kept_tokens (`bool`, *optional*): return the tokens entering each layer, per row.
+
+        The other arguments are those of the base model's forward ([`TokenPrunedEncoderMixin.forward`]).
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.base_model(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+            importance_layers=importance_layers,
+            output_kept_tokens=output_kept_tokens,
+            restore_pruned_tokens=False,
+        )
+        logits = self.classify(outputs)
+        loss = sequence_classification_loss(self.config, logits, labels) if labels is not None else None
+        result = TopSequenceClassifierOutput(
+            loss=loss,
+            logits=logits,
+            hidden_states=outputs.hidden_states,
+            token_importance=outputs.token_importance,
+            kept_tokens=outputs.kept_tokens,
+        )
+        return result if return_dict else result.to_tuple()
+
+
+def sequence_classification_loss(config, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The loss of transformers' sequence classifiers, by `config.problem_type` (inferred as they infer it)."""
+    num_labels = config.num_labels
+    if config.problem_type is None:
+        if num_labels == 1:
+            config.problem_type = "regression"
+        elif labels.dtype in (torch.long, torch.int):
+            config.problem_type = "single_label_classification"
+        else:
+            config.problem_type = "multi_label_classification"
+    if config.problem_type == "regression":
+        return nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
+    if config.problem_type == "single_label_classification":
+        return nn.functional.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
+    return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+
+
+__all__ = ["SequenceClassifierMixin", "sequence_classification_loss"]
