@@ -53,22 +53,9 @@ class TopBertModel(TokenPrunedEncoderMixin, TopBertPreTrainedModel):
     """
 
     _no_split_modules = ("BertEmbeddings", "BertLayer")
-
-    def __init__(self, config: TopBertConfig, add_pooling_layer: bool = True) -> None:
-        super().__init__(config)
-        if config.is_decoder or config.add_cross_attention:
-            raise ValueError("TopBertModel is an encoder: is_decoder and add_cross_attention must be False")
-        self.embeddings = BertEmbeddings(config)
-        self.encoder = BertEncoder(config)
-        self.pooler = BertPooler(config) if add_pooling_layer else None
-        self.init_token_masks()
-        self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.embeddings.word_embeddings = value
+    embeddings_class = BertEmbeddings
+    encoder_class = BertEncoder
+    pooler_class = BertPooler
 
 
 class TopBertForSequenceClassification(SequenceClassifierMixin, TopBertPreTrainedModel):

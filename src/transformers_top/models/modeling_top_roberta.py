@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-from torch import nn
 from transformers.models.roberta.modeling_roberta import (
     RobertaClassificationHead,
     RobertaEmbeddings,
@@ -49,22 +48,9 @@ class TopRobertaModel(TokenPrunedEncoderMixin, TopRobertaPreTrainedModel):
     """
 
     _no_split_modules = ("RobertaEmbeddings", "RobertaLayer")
-
-    def __init__(self, config: TopRobertaConfig, add_pooling_layer: bool = True) -> None:
-        super().__init__(config)
-        if config.is_decoder or config.add_cross_attention:
-            raise ValueError("TopRobertaModel is an encoder: is_decoder and add_cross_attention must be False")
-        self.embeddings = RobertaEmbeddings(config)
-        self.encoder = RobertaEncoder(config)
-        self.pooler = RobertaPooler(config) if add_pooling_layer else None
-        self.init_token_masks()
-        self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.embeddings.word_embeddings = value
+    embeddings_class = RobertaEmbeddings
+    encoder_class = RobertaEncoder
+    pooler_class = RobertaPooler
 
     def max_input_length(self) -> int:
         """RoBERTa's positions start after the padding index: `max_position_embeddings - pad_token_id - 1` tokens."""

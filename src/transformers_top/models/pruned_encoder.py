@@ -74,11 +74,35 @@ class TokenPruningPreTrainedMixin:
 
 class TokenPrunedEncoderMixin:
     """
-    Mixed into a family's base model, which defines `embeddings` (called as transformers' BERT-style embeddings are),
-    `encoder.layer` (transformers' layers), `pooler` (or `None`) and calls `init_token_masks()` in its `__init__`.
-    Gives it the forward pass, the trainable masks and the plan. A family whose position ids are offset (RoBERTa)
-    overrides [`max_input_length`].
+    Mixed into a family's base model, which names its transformers blocks: `embeddings_class` (called as BERT-style
+    embeddings are), `encoder_class` (whose `layer` list holds transformers' layers) and `pooler_class`. Builds
+    them and gives the model the forward pass, the trainable masks and the plan. A family whose position ids are
+    offset (RoBERTa) overrides [`max_input_length`].
+
+    Args:
+        config: the family's ToP configuration.
+        add_pooling_layer (`bool`, *optional*, defaults to `True`): whether to add the first-token pooler.
     """
+
+    embeddings_class: ClassVar[type[nn.Module]]
+    encoder_class: ClassVar[type[nn.Module]]
+    pooler_class: ClassVar[type[nn.Module]]
+
+    def __init__(self, config, add_pooling_layer: bool = True) -> None:
+        super().__init__(config)
+        if config.is_decoder or config.add_cross_attention:
+            raise ValueError(f"{type(self).__name__} is an encoder: is_decoder and add_cross_attention must be False")
+        self.embeddings = self.embeddings_class(config)
+        self.encoder = self.encoder_class(config)
+        self.pooler = self.pooler_class(config) if add_pooling_layer else None
+        self.init_token_masks()
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings.word_embeddings = value
 
     def max_input_length(self) -> int:
         """The longest input the position embeddings allow."""
