@@ -7,18 +7,22 @@ The package has three wings:
 - `transformers_top.training`: `TopTrainingArguments`, `TopTrainer` and its losses;
 - `transformers_top.sharing`: the Hub upload with the ToP model card, and the kept-tokens plot.
 
-Importing the package registers the `top_bert` and `top_roberta` model types with `AutoConfig`, `AutoModel` and
-`AutoModelForSequenceClassification` (importing it again is harmless). It changes no class.
+Importing the package registers the `top_bert` and `top_roberta` model types with `AutoConfig`, `AutoModel`,
+`AutoModelForSequenceClassification` and `AutoModelForQuestionAnswering` (importing it again is harmless). It
+changes no class.
 """
 
 from .auto_classes import register_auto_classes, top_model_class
 from .models import (
     TopBertConfig,
+    TopBertForQuestionAnswering,
     TopBertForSequenceClassification,
     TopBertModel,
     TopBertModelOutput,
     TopBertPreTrainedModel,
+    TopQuestionAnsweringModelOutput,
     TopRobertaConfig,
+    TopRobertaForQuestionAnswering,
     TopRobertaForSequenceClassification,
     TopRobertaModel,
     TopSequenceClassifierOutput,
@@ -33,12 +37,15 @@ register_auto_classes()
 
 __all__ = [
     "TopBertConfig",
+    "TopBertForQuestionAnswering",
     "TopBertForSequenceClassification",
     "TopBertModel",
     "TopBertModelOutput",
     "TopBertPreTrainedModel",
     "TopModelCardData",
+    "TopQuestionAnsweringModelOutput",
     "TopRobertaConfig",
+    "TopRobertaForQuestionAnswering",
     "TopRobertaForSequenceClassification",
     "TopRobertaModel",
     "TopSequenceClassifierOutput",

@@ -10,9 +10,11 @@ import transformers
 
 from .models import (
     TopBertConfig,
+    TopBertForQuestionAnswering,
     TopBertForSequenceClassification,
     TopBertModel,
     TopRobertaConfig,
+    TopRobertaForQuestionAnswering,
     TopRobertaForSequenceClassification,
     TopRobertaModel,
 )
@@ -22,10 +24,12 @@ SUPPORTED_HEADS: dict[type, dict[str, type]] = {
     TopBertConfig: {
         "AutoModel": TopBertModel,
         "AutoModelForSequenceClassification": TopBertForSequenceClassification,
+        "AutoModelForQuestionAnswering": TopBertForQuestionAnswering,
     },
     TopRobertaConfig: {
         "AutoModel": TopRobertaModel,
         "AutoModelForSequenceClassification": TopRobertaForSequenceClassification,
+        "AutoModelForQuestionAnswering": TopRobertaForQuestionAnswering,
     },
 }
 
@@ -36,7 +40,6 @@ UNSUPPORTED_AUTO_CLASSES = (
     "AutoModelForMultipleChoice",
     "AutoModelForNextSentencePrediction",
     "AutoModelForPreTraining",
-    "AutoModelForQuestionAnswering",
     "AutoModelForTokenClassification",
 )
 

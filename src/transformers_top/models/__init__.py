@@ -10,14 +10,21 @@ from .configuration_top_bert import TopBertConfig
 from .configuration_top_roberta import TopRobertaConfig
 from .flops import count_flops, encoder_flops, expected_sparsity, plan_lengths, total_flops
 from .hard_concrete import TokenPruningMasks
+from .modeling_outputs import TopQuestionAnsweringModelOutput
 from .modeling_top_bert import (
+    TopBertForQuestionAnswering,
     TopBertForSequenceClassification,
     TopBertModel,
     TopBertModelOutput,
     TopBertPreTrainedModel,
     TopSequenceClassifierOutput,
 )
-from .modeling_top_roberta import TopRobertaForSequenceClassification, TopRobertaModel, TopRobertaPreTrainedModel
+from .modeling_top_roberta import (
+    TopRobertaForQuestionAnswering,
+    TopRobertaForSequenceClassification,
+    TopRobertaModel,
+    TopRobertaPreTrainedModel,
+)
 from .pruning_config import LayerPlan, TokenPruningConfigMixin
 
 __all__ = [
@@ -25,11 +32,14 @@ __all__ = [
     "TokenPruningConfigMixin",
     "TokenPruningMasks",
     "TopBertConfig",
+    "TopBertForQuestionAnswering",
     "TopBertForSequenceClassification",
     "TopBertModel",
     "TopBertModelOutput",
     "TopBertPreTrainedModel",
+    "TopQuestionAnsweringModelOutput",
     "TopRobertaConfig",
+    "TopRobertaForQuestionAnswering",
     "TopRobertaForSequenceClassification",
     "TopRobertaModel",
     "TopRobertaPreTrainedModel",

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
+from transformers.modeling_outputs import (
+    BaseModelOutputWithPooling,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+)
 
 
 @dataclass
@@ -33,6 +37,17 @@ class TopModelOutput(BaseModelOutputWithPooling):
 @dataclass
 class TopSequenceClassifierOutput(SequenceClassifierOutput):
     """`SequenceClassifierOutput` plus `token_importance` and `kept_tokens` (see [`TopModelOutput`])."""
+
+    token_importance: tuple[torch.Tensor | None, ...] | None = None
+    kept_tokens: torch.Tensor | None = None
+
+
+@dataclass
+class TopQuestionAnsweringModelOutput(QuestionAnsweringModelOutput):
+    """
+    `QuestionAnsweringModelOutput` plus `token_importance` and `kept_tokens` (see [`TopModelOutput`]). The span logits
+    cover every input position: a pruned token's logits come from the hidden state it carried when it was dropped.
+    """
 
     token_importance: tuple[torch.Tensor | None, ...] | None = None
     kept_tokens: torch.Tensor | None = None
@@ -77,4 +92,4 @@ class OutputCollector:
         )
 
 
-__all__ = ["OutputCollector", "TopModelOutput", "TopSequenceClassifierOutput"]
+__all__ = ["OutputCollector", "TopModelOutput", "TopQuestionAnsweringModelOutput", "TopSequenceClassifierOutput"]

@@ -15,7 +15,7 @@ from torch import nn
 from transformers.models.bert.modeling_bert import BertEmbeddings, BertEncoder, BertPooler, BertPreTrainedModel
 
 from .configuration_top_bert import TopBertConfig
-from .heads import SequenceClassifierMixin
+from .heads import QuestionAnsweringMixin, SequenceClassifierMixin
 from .modeling_outputs import TopModelOutput, TopSequenceClassifierOutput
 from .pruned_encoder import TokenPrunedEncoderMixin, TokenPruningPreTrainedMixin
 
@@ -33,6 +33,7 @@ class TopBertPreTrainedModel(TokenPruningPreTrainedMixin, BertPreTrainedModel):
         "AutoConfig": "configuration_top_bert.TopBertConfig",
         "AutoModel": "modeling_top_bert.TopBertModel",
         "AutoModelForSequenceClassification": "modeling_top_bert.TopBertForSequenceClassification",
+        "AutoModelForQuestionAnswering": "modeling_top_bert.TopBertForQuestionAnswering",
     }
 
 
@@ -81,10 +82,30 @@ class TopBertForSequenceClassification(SequenceClassifierMixin, TopBertPreTraine
         return self.classifier(self.dropout(outputs.pooler_output))
 
 
+class TopBertForQuestionAnswering(QuestionAnsweringMixin, TopBertPreTrainedModel):
+    """
+    [`TopBertModel`] with a linear span head (start and end logits at every position), weight-compatible with
+    transformers' `BertForQuestionAnswering`.
+
+    Args:
+        config ([`TopBertConfig`]): model configuration (`num_labels` must be 2).
+    """
+
+    def __init__(self, config: TopBertConfig) -> None:
+        super().__init__(config)
+        self.check_span_head()
+        self.num_labels = config.num_labels
+        self.bert = TopBertModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+
 TopBertModel.register_for_auto_class("AutoModel")
 TopBertForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+TopBertForQuestionAnswering.register_for_auto_class("AutoModelForQuestionAnswering")
 
 __all__ = [
+    "TopBertForQuestionAnswering",
     "TopBertForSequenceClassification",
     "TopBertModel",
     "TopBertModelOutput",

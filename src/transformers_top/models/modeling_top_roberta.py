@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
+from torch import nn
 from transformers.models.roberta.modeling_roberta import (
     RobertaClassificationHead,
     RobertaEmbeddings,
@@ -19,7 +20,7 @@ from transformers.models.roberta.modeling_roberta import (
 )
 
 from .configuration_top_roberta import TopRobertaConfig
-from .heads import SequenceClassifierMixin
+from .heads import QuestionAnsweringMixin, SequenceClassifierMixin
 from .modeling_outputs import TopModelOutput
 from .pruned_encoder import TokenPrunedEncoderMixin, TokenPruningPreTrainedMixin
 
@@ -34,6 +35,7 @@ class TopRobertaPreTrainedModel(TokenPruningPreTrainedMixin, RobertaPreTrainedMo
         "AutoConfig": "configuration_top_roberta.TopRobertaConfig",
         "AutoModel": "modeling_top_roberta.TopRobertaModel",
         "AutoModelForSequenceClassification": "modeling_top_roberta.TopRobertaForSequenceClassification",
+        "AutoModelForQuestionAnswering": "modeling_top_roberta.TopRobertaForQuestionAnswering",
     }
 
 
@@ -78,10 +80,30 @@ class TopRobertaForSequenceClassification(SequenceClassifierMixin, TopRobertaPre
         return self.classifier(outputs.last_hidden_state)
 
 
+class TopRobertaForQuestionAnswering(QuestionAnsweringMixin, TopRobertaPreTrainedModel):
+    """
+    [`TopRobertaModel`] with a linear span head (start and end logits at every position), weight-compatible with
+    transformers' `RobertaForQuestionAnswering`.
+
+    Args:
+        config ([`TopRobertaConfig`]): model configuration (`num_labels` must be 2).
+    """
+
+    def __init__(self, config: TopRobertaConfig) -> None:
+        super().__init__(config)
+        self.check_span_head()
+        self.num_labels = config.num_labels
+        self.roberta = TopRobertaModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+
 TopRobertaModel.register_for_auto_class("AutoModel")
 TopRobertaForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+TopRobertaForQuestionAnswering.register_for_auto_class("AutoModelForQuestionAnswering")
 
 __all__ = [
+    "TopRobertaForQuestionAnswering",
     "TopRobertaForSequenceClassification",
     "TopRobertaModel",
     "TopRobertaPreTrainedModel",

@@ -1,0 +1,204 @@
+"""The question-answering heads (`TopBertForQuestionAnswering`, `TopRobertaForQuestionAnswering`) on tiny random
+models: equal to transformers' heads without a plan, span logits at every position with one, Auto classes, remote
+code and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import textwrap
+
+import pytest
+import torch
+from conftest import TINY_BERT
+from transformers import (
+    AutoModelForQuestionAnswering,
+    BertConfig,
+    BertForQuestionAnswering,
+    RobertaConfig,
+    RobertaForQuestionAnswering,
+)
+
+from transformers_top import (
+    TopBertConfig,
+    TopBertForQuestionAnswering,
+    TopQuestionAnsweringModelOutput,
+    TopRobertaForQuestionAnswering,
+)
+from transformers_top.models.flops import plan_lengths
+
+PLAN = [1.0, 1.0, 0.5, 0.5]
+TINY_ROBERTA = dict(TINY_BERT, pad_token_id=1, bos_token_id=0, eos_token_id=2, max_position_embeddings=66)
+
+
+@pytest.fixture(scope="module")
+def bert_qa_dir(tmp_path_factory):
+    """A saved plain `BertForQuestionAnswering` with random weights (inputs move its outputs: wider init)."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("bert-qa")
+    BertForQuestionAnswering(BertConfig(**TINY_BERT, initializer_range=0.2)).eval().save_pretrained(path)
+    return path
+
+
+def ragged_batch(cls: int = 2, pad: int = 0, seed: int = 1) -> dict[str, torch.Tensor]:
+    """Four rows of 24 tokens, real lengths 24, 17, 9 and 3: question tokens (type 0) then context (type 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    input_ids = torch.randint(5, TINY_BERT["vocab_size"], (4, 24), generator=generator)
+    input_ids[:, 0] = cls
+    lengths = torch.tensor([24, 17, 9, 3])
+    attention_mask = (torch.arange(24)[None] < lengths[:, None]).long()
+    token_type_ids = ((torch.arange(24)[None] >= 6) & (attention_mask == 1)).long()
+    return {
+        "input_ids": input_ids.masked_fill(attention_mask == 0, pad),
+        "attention_mask": attention_mask,
+        "token_type_ids": token_type_ids,
+    }
+
+
+def test_without_a_plan_it_is_transformers_bert_for_question_answering(bert_qa_dir):
+    reference = BertForQuestionAnswering.from_pretrained(bert_qa_dir).eval()
+    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir).eval()
+    batch = ragged_batch()
+    positions = {"start_positions": torch.tensor([3, 30, 8, 0]), "end_positions": torch.tensor([5, 31, 8, 1])}
+    with torch.no_grad():
+        expected = reference(**batch, **positions)
+        output = model(**batch, **positions)
+    assert isinstance(output, TopQuestionAnsweringModelOutput)
+    torch.testing.assert_close(output.start_logits, expected.start_logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(output.end_logits, expected.end_logits, atol=1e-5, rtol=0)
+    # The same loss, out-of-range positions (30, 31) ignored as transformers ignores them.
+    torch.testing.assert_close(output.loss, expected.loss, atol=1e-6, rtol=0)
+
+
+def test_without_a_plan_it_is_transformers_roberta_for_question_answering(tmp_path):
+    torch.manual_seed(0)
+    reference = RobertaForQuestionAnswering(RobertaConfig(**TINY_ROBERTA, initializer_range=0.2)).eval()
+    reference.save_pretrained(tmp_path)
+    model = TopRobertaForQuestionAnswering.from_pretrained(tmp_path).eval()
+    batch = ragged_batch(cls=0, pad=1)
+    batch.pop("token_type_ids")
+    with torch.no_grad():
+        expected = reference(**batch)
+        output = model(**batch)
+    torch.testing.assert_close(output.start_logits, expected.start_logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(output.end_logits, expected.end_logits, atol=1e-5, rtol=0)
+
+
+def test_pruned_span_logits_cover_every_position_from_the_state_a_token_carried(bert_qa_dir):
+    """
+    With a plan, the logits of a kept token come from the last layer and those of a pruned token from the hidden state
+    it carried when it was dropped: the base model's restored output, through the same linear span head.
+    """
+    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir, token_keep_ratios=PLAN).eval()
+    batch = ragged_batch()
+    with torch.no_grad():
+        output = model(**batch, output_kept_tokens=True)
+        restored = model.bert(**batch, restore_pruned_tokens=True).last_hidden_state
+    assert output.start_logits.shape == output.end_logits.shape == (4, 24)
+    # It really prunes: per row, the tokens entering each layer are the plan's.
+    lengths = batch["attention_mask"].sum(dim=1).tolist()
+    assert output.kept_tokens.tolist() == [plan_lengths(model.config, length) for length in lengths]
+    start, end = model.qa_outputs(restored).unbind(dim=-1)
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(output.start_logits[real], start[real], atol=0, rtol=0)
+    torch.testing.assert_close(output.end_logits[real], end[real], atol=0, rtol=0)
+    # [CLS], whose logits score the null answer, is never pruned: its logits come from the last layer.
+    with torch.no_grad():
+        shortened = model.bert(**batch, restore_pruned_tokens=False).last_hidden_state
+    torch.testing.assert_close(output.start_logits[:, 0], model.qa_outputs(shortened[:, 0])[:, 0], atol=1e-6, rtol=0)
+    # And pruning changed the logits of the tokens that stayed.
+    dense = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir).eval()
+    with torch.no_grad():
+        dense_output = dense(**batch)
+    assert (dense_output.start_logits[real] - output.start_logits[real]).abs().max() > 1e-3
+
+
+def test_a_ragged_batch_answers_as_its_rows_one_by_one(bert_qa_dir):
+    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir, token_keep_ratios=PLAN).eval()
+    batch = ragged_batch()
+    with torch.no_grad():
+        together = model(**batch)
+        for row, length in enumerate(batch["attention_mask"].sum(dim=1).tolist()):
+            alone = model(**{key: value[row : row + 1, :length] for key, value in batch.items()})
+            torch.testing.assert_close(together.start_logits[row, :length], alone.start_logits[0], atol=1e-4, rtol=0)
+            torch.testing.assert_close(together.end_logits[row, :length], alone.end_logits[0], atol=1e-4, rtol=0)
+
+
+def test_trains_with_masks_and_gradients_reach_the_masks(bert_qa_dir):
+    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir)
+    masks = model.add_pruning_masks()
+    with torch.no_grad():
+        masks.gate_log_alpha.zero_()  # half-open gates and bins: the soft masks move the loss
+        masks.bin_log_alpha.zero_()
+    model.train()
+    positions = {"start_positions": torch.tensor([7, 8, 6, 0]), "end_positions": torch.tensor([9, 8, 7, 0])}
+    output = model(**ragged_batch(), **positions)
+    output.loss.backward()
+    assert output.start_logits.shape == (4, 24)
+    assert masks.gate_log_alpha.grad.abs().min() > 0 and masks.bin_log_alpha.grad.abs().sum() > 0
+    assert model.qa_outputs.weight.grad.abs().sum() > 0
+
+
+def test_auto_class_loads_the_question_answering_head_and_saves_its_auto_map(bert_qa_dir, tmp_path):
+    model = AutoModelForQuestionAnswering.from_pretrained(
+        bert_qa_dir, config=TopBertConfig.from_pretrained(bert_qa_dir)
+    )
+    assert type(model) is TopBertForQuestionAnswering
+    model.config.token_keep_ratios = PLAN
+    model.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["auto_map"]["AutoModelForQuestionAnswering"] == "modeling_top_bert.TopBertForQuestionAnswering"
+    assert type(AutoModelForQuestionAnswering.from_pretrained(tmp_path)) is TopBertForQuestionAnswering
+
+
+NO_PLUGIN_QA_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.append(sys.argv[1])
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    checkpoint, inputs_path = sys.argv[2], sys.argv[3]
+    model = AutoModelForQuestionAnswering.from_pretrained(checkpoint, trust_remote_code=True).eval()
+    with torch.no_grad():
+        output = model(**torch.load(inputs_path), output_kept_tokens=True)
+    torch.save({"start_logits": output.start_logits, "kept_tokens": output.kept_tokens, "class": type(model).__name__,
+                "module": type(model).__module__}, inputs_path + ".out")
+    """
+)
+
+
+def test_loads_without_the_plugin_with_remote_code(bert_qa_dir, tmp_path):
+    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir, token_keep_ratios=PLAN).eval()
+    model.save_pretrained(tmp_path / "checkpoint")
+    batch = ragged_batch()
+    with torch.no_grad():
+        expected = model(**batch, output_kept_tokens=True)
+    torch.save(batch, tmp_path / "inputs.pt")
+    site_packages = sysconfig.get_paths()["purelib"]
+    command = [sys.executable, "-I", "-S", "-c", NO_PLUGIN_QA_SCRIPT, site_packages, str(tmp_path / "checkpoint")]
+    result = subprocess.run(
+        [*command, str(tmp_path / "inputs.pt")],
+        cwd=tmp_path,
+        env={"HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = torch.load(tmp_path / "inputs.pt.out")
+    assert outputs["class"] == "TopBertForQuestionAnswering"
+    assert outputs["module"].startswith("transformers_modules.")
+    torch.testing.assert_close(outputs["start_logits"], expected.start_logits, atol=1e-6, rtol=0)
+    assert outputs["kept_tokens"].tolist() == expected.kept_tokens.tolist()
+
+
+def test_bad_input_is_refused_with_the_value(bert_qa_dir):
+    with pytest.raises(ValueError, match=r"a question-answering model has num_labels=2 .*, got 3"):
+        TopBertForQuestionAnswering(TopBertConfig(**TINY_BERT, num_labels=3))
+    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir).eval()
+    with pytest.raises(ValueError, match="start_positions and end_positions go together"):
+        model(**ragged_batch(), start_positions=torch.tensor([1, 1, 1, 1]))
