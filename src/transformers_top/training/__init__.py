@@ -1,6 +1,6 @@
 """Training a pruned student: the arguments, the trainer and its distillation losses."""
 
-from .losses import RANKING_LOSSES, logit_distillation_loss, rank_distillation_loss
+from .losses import RANKING_LOSSES, logit_distillation_loss, rank_distillation_loss, span_distillation_loss
 from .trainer import TopTrainer, TrainingDivergedError
 from .training_args import TopTrainingArguments
 
@@ -11,4 +11,5 @@ __all__ = [
     "TrainingDivergedError",
     "logit_distillation_loss",
     "rank_distillation_loss",
+    "span_distillation_loss",
 ]

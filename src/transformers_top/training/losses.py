@@ -32,6 +32,36 @@ def logit_distillation_loss(
     )
 
 
+def span_distillation_loss(student_outputs, teacher_outputs, alive: torch.Tensor, temperature: float) -> torch.Tensor:
+    """
+    Logit distillation of an extractive question-answering model: the KL divergence of the start distributions and
+    that of the end distributions (each `KL * tau^2` over the real positions of each window, batch mean), averaged.
+
+    Args:
+        student_outputs, teacher_outputs: outputs with `start_logits` and `end_logits` of shape
+            `(batch_size, sequence_length)`.
+        alive (`torch.BoolTensor` of shape `(batch_size, sequence_length)`): the real (non-padding) positions.
+        temperature (`float`): `tau`.
+    """
+    start = _position_distillation(student_outputs.start_logits, teacher_outputs.start_logits, alive, temperature)
+    end = _position_distillation(student_outputs.end_logits, teacher_outputs.end_logits, alive, temperature)
+    return (start + end) / 2
+
+
+def _position_distillation(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, alive: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """`KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2` over the positions of each row where `alive`."""
+
+    def log_probabilities(logits: torch.Tensor) -> torch.Tensor:
+        scaled = (logits / temperature).float()
+        return nn.functional.log_softmax(scaled.masked_fill(~alive, torch.finfo(torch.float32).min), dim=-1)
+
+    student, teacher = log_probabilities(student_logits), log_probabilities(teacher_logits)
+    terms = torch.where(alive, teacher.exp() * (teacher - student), 0.0)
+    return terms.sum(dim=-1).mean() * temperature**2
+
+
 def teacher_final_importance(teacher: nn.Module, last_layer_input: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
     """
     Token importance of a BERT teacher's last layer, recomputed from that layer's input hidden states (so the

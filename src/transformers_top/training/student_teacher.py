@@ -23,7 +23,7 @@ def resolve_rank_layers(layers: list[int] | None, config) -> list[int]:
 
 
 def check_teacher(teacher: PreTrainedModel | None, student: TokenPruningPreTrainedMixin) -> None:
-    """The teacher must be an unpruned classifier of the student's family, with its vocabulary and labels."""
+    """The teacher must be an unpruned model of the student's family and head, with its vocabulary and labels."""
     if not isinstance(teacher, PreTrainedModel):
         raise ValueError(f"teacher_model must be a transformers PreTrainedModel, got {type(teacher).__name__}")
     if isinstance(teacher, TokenPruningPreTrainedMixin) and (teacher.config.is_pruned or teacher.config.pruning_masks):
@@ -42,6 +42,13 @@ def check_teacher(teacher: PreTrainedModel | None, student: TokenPruningPreTrain
         raise ValueError(
             f"teacher_model is a {teacher.config.model_type!r} model, but a {type(student).__name__} student distils "
             f"{' or '.join(map(repr, family))} teachers: start the student from the teacher's own checkpoint"
+        )
+    student_answers, teacher_answers = hasattr(student, "qa_outputs"), hasattr(teacher, "qa_outputs")
+    if student_answers != teacher_answers:
+        kinds = {True: "a question-answering model", False: "not a question-answering model"}
+        raise ValueError(
+            f"the student ({type(student).__name__}) is {kinds[student_answers]} but the teacher "
+            f"({type(teacher).__name__}) is {kinds[teacher_answers]}: both must have the same head"
         )
     for field in ("vocab_size", "num_labels", "type_vocab_size"):
         teacher_value, student_value = getattr(teacher.config, field), getattr(student.config, field)

@@ -17,10 +17,16 @@ from ..models.flops import flops_metrics
 from ..models.pruned_encoder import TokenPruningPreTrainedMixin
 from ..sharing.kept_tokens_plot import plot_kept_tokens
 from ..sharing.model_card import TopModelCardData, save_model_card
-from .losses import logit_distillation_loss, rank_distillation_loss, teacher_final_importance
+from .losses import (
+    logit_distillation_loss,
+    rank_distillation_loss,
+    span_distillation_loss,
+    teacher_final_importance,
+)
 from .optimization import ClampLogAlphas, check_optimizer_kwargs, hold_mask_learning_rates, parameter_groups
 from .run_card import card_data_from_run
 from .student_teacher import check_teacher, resolve_rank_layers
+from .target_checks import missed_target_message, no_evaluation_reached_target_message
 from .training_args import DEFAULT_FROZEN_PLAN_RATIO, TopTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -38,7 +44,8 @@ class TopTrainer(Trainer):
     A [`~transformers.Trainer`] that learns a token-pruning plan for a ToP student (e.g.
     [`TopBertForSequenceClassification`]) while distilling a frozen teacher.
 
-    Loss = logit distillation (`KL * tau^2`; MSE on labels for regression)
+    Loss = logit distillation (`KL * tau^2`; MSE on labels for regression; for question answering, the mean of the
+    start and end distributions' `KL * tau^2` over the real positions)
     + Lagrangian FLOPs constraint `lambda_1 (s_hat - t) + lambda_2 (s_hat - t)^2`
     + ranking distillation of the teacher's final-layer token importance into the student's early layers.
 
@@ -196,13 +203,14 @@ class TopTrainer(Trainer):
         KD + Lagrangian + ranking distillation in training. In evaluation the teacher does not run: the loss is the
         student's own loss on the labels (cross-entropy, MSE for regression), as transformers reports it for BERT.
         """
-        labels = inputs.get("labels")
+        label_names = self.label_names or ["labels"]
         if not model.training:
-            if labels is None:
-                raise ValueError("the evaluation loss is computed on labels: the batch has no 'labels'")
+            if not any(name in inputs for name in label_names):
+                raise ValueError(f"the evaluation loss is computed on labels: the batch has none of {label_names}")
             outputs = model(**inputs)
             return (outputs.loss, outputs) if return_outputs else outputs.loss
-        model_inputs = {key: value for key, value in inputs.items() if key != "labels"}
+        labels = inputs.get("labels")
+        model_inputs = {key: value for key, value in inputs.items() if key not in label_names}
         attention_mask = model_inputs.get("attention_mask")
         if attention_mask is None:
             attention_mask = torch.ones_like(model_inputs["input_ids"])
@@ -216,7 +224,7 @@ class TopTrainer(Trainer):
         with torch.no_grad():
             teacher_outputs = self.teacher(**model_inputs, output_hidden_states=distill_ranks)
         outputs = model(**model_inputs, importance_layers=self.rank_distill_layers if distill_ranks else None)
-        task_loss = self._task_loss(outputs.logits, teacher_outputs.logits, labels)
+        task_loss = self._task_loss(outputs, teacher_outputs, labels, alive)
         rank_loss = (
             self._rank_loss(outputs, teacher_outputs, alive) if distill_ranks else torch.zeros((), device=alive.device)
         )
@@ -265,12 +273,15 @@ class TopTrainer(Trainer):
             for layer in self.rank_distill_layers
         )
 
-    def _task_loss(self, student_logits, teacher_logits, labels) -> torch.Tensor:
+    def _task_loss(self, outputs, teacher_outputs, labels, alive: torch.Tensor) -> torch.Tensor:
+        """Distillation of the teacher's outputs: span logits for question answering, class logits otherwise."""
+        if getattr(outputs, "start_logits", None) is not None:
+            return span_distillation_loss(outputs, teacher_outputs, alive, self.args.distill_temperature)
         if self.model.config.num_labels == 1:
             if labels is None:
                 raise ValueError("regression (num_labels=1) trains on labels: the batch has no 'labels'")
-            return nn.functional.mse_loss(student_logits.squeeze(-1), labels.to(student_logits.dtype).squeeze(-1))
-        return logit_distillation_loss(student_logits, teacher_logits, self.args.distill_temperature)
+            return nn.functional.mse_loss(outputs.logits.squeeze(-1), labels.to(outputs.logits.dtype).squeeze(-1))
+        return logit_distillation_loss(outputs.logits, teacher_outputs.logits, self.args.distill_temperature)
 
     def _global_lengths(self, alive: torch.Tensor) -> torch.Tensor:
         """Real lengths of the global batch (all processes), so every rank computes the same constraint."""
@@ -326,7 +337,11 @@ class TopTrainer(Trainer):
         and a warning when it is below the target by more than `target_sparsity_tolerance`.
         """
         output = super().train(*args, **kwargs)
-        self._warn_when_no_evaluation_reached_the_target()
+        warning = no_evaluation_reached_target_message(
+            self.state.log_history, self.args, self.state.best_model_checkpoint
+        )
+        if warning:
+            logger.warning(warning)
         dataset = self.eval_dataset if self.eval_dataset is not None else self.train_dataset
         if dataset is None or isinstance(dataset, dict) or not hasattr(dataset, "__len__"):
             return output
@@ -334,25 +349,10 @@ class TopTrainer(Trainer):
         final = {"realized_sparsity": realized, "target_sparsity": self.args.target_sparsity}
         self.log(final)
         output.metrics.update(final)
-        if realized < self.args.target_sparsity - self.args.target_sparsity_tolerance:
-            logger.warning(
-                f"The final model removes {realized:.4f} of the encoder FLOPs on real tokens, short of "
-                f"target_sparsity {self.args.target_sparsity:g} by more than target_sparsity_tolerance "
-                f"{self.args.target_sparsity_tolerance:g}. Train longer, with a higher mask_learning_rate, or with a "
-                "slightly higher target_sparsity."
-            )
+        warning = missed_target_message(realized, self.args)
+        if warning:
+            logger.warning(warning)
         return output
-
-    def _warn_when_no_evaluation_reached_the_target(self) -> None:
-        evaluations = [entry for entry in self.state.log_history if "eval_sparsity" in entry]
-        if self.args.load_best_model_at_end and evaluations and self.state.best_model_checkpoint is None:
-            closest = max(evaluations, key=lambda entry: entry["eval_sparsity"])
-            logger.warning(
-                f"load_best_model_at_end: no evaluation reached target_sparsity {self.args.target_sparsity:g} "
-                f"(within {self.args.target_sparsity_tolerance:g}; the highest realized sparsity was "
-                f"{closest['eval_sparsity']:.4f} at step {closest['step']}), so the model at the end of training is "
-                "kept. Train longer, or ask for a slightly higher target_sparsity."
-            )
 
     def _determine_best_metric(self, metrics: dict[str, float], trial) -> bool:
         """
