@@ -76,7 +76,12 @@ def test_push_pruned_model_uploads_everything_in_one_commit(
     config = json.loads(files["config.json"])
     assert config["model_type"] == "top_bert"
     assert config["token_keep_ratios"] == [1.0, 1.0, 0.5, 0.5] and config["pruning_masks"] is False
-    assert set(config["auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForSequenceClassification"}
+    assert set(config["auto_map"]) == {
+        "AutoConfig",
+        "AutoModel",
+        "AutoModelForSequenceClassification",
+        "AutoModelForQuestionAnswering",
+    }
 
 
 def test_round_trip_with_the_plugin(loopback_hub, tiny_pruned_classifier, tiny_tokenizer, plot, tmp_path):

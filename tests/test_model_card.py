@@ -144,6 +144,47 @@ def test_encoder_card_uses_auto_model():
     assert "it runs as a dense BERT" in card.text
 
 
+def test_question_answering_card_lists_exact_match_beside_f1():
+    from transformers_top import TopBertForQuestionAnswering, TopRobertaConfig, TopRobertaForQuestionAnswering
+
+    config = TopBertConfig(
+        vocab_size=99, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, token_keep_ratios=[1.0, 1.0, 0.5]
+    )
+    squad = dict(dataset="rajpurkar/squad", dataset_config="plain_text", dataset_split="validation")
+    card_data = TopModelCardData(
+        **squad,
+        metric_name="f1",
+        teacher_metric=80.25,
+        pruned_metric=79.5,
+        extra_metrics={"exact_match": {"teacher": 71.0, "pruned": 70.25}},
+        flops_reduction=2.1,
+        flops_reduction_padded=4.2,
+        padded_length=384,
+    )
+    card = create_model_card(TopBertForQuestionAnswering(config), card_data, repo_id="someone/bert-top-squad")
+    data = ModelCard(str(card)).data
+    assert data.pipeline_tag == "question-answering"
+    results = {result.metric_type: (result.task_type, result.metric_value) for result in data.eval_results}
+    assert results == {
+        "f1": ("question-answering", 79.5),
+        "exact_match": ("question-answering", 70.25),
+        "flops_reduction": ("question-answering", 2.1),
+        "flops_reduction_padded": ("question-answering", 4.2),
+    }
+    assert "A BERT extractive question-answering model" in card.text
+    assert 'pipeline("question-answering", model="someone/bert-top-squad")' in card.text
+    for row in ("| teacher f1 | 80.25 |", "| teacher exact_match | 71 |", "| pruned model exact_match | 70.25 |"):
+        assert row in card.text
+    assert "AutoModelForQuestionAnswering.from_pretrained" in card.text
+
+    roberta = TopRobertaConfig(
+        vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37
+    )
+    card = create_model_card(TopRobertaForQuestionAnswering(roberta), repo_id="someone/roberta-top-squad")
+    assert "The model type `top_roberta` is not built into transformers" in card.text
+    assert "A RoBERTa extractive question-answering model" in card.text
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -166,6 +207,10 @@ def test_encoder_card_uses_auto_model():
         (dict(latency_speedup=1.5, latency_batch_size=1), "latency_speedup is set, so latency_hardware must be set"),
         (dict(latency_speedup=1.5, latency_hardware="cpu"), "latency_speedup is set, so latency_batch_size must be"),
         (dict(dataset_split="validation"), "card field dataset_split is set, so dataset must be set too"),
+        (dict(extra_metrics={"em": {"pruned": 70.1}}), "card field extra_metrics is set, so metric_name must be set"),
+        (dict(metric_name="f1", extra_metrics={"em": 70.1}), "card field extra_metrics['em'] must be a dict with"),
+        (dict(metric_name="f1", extra_metrics={"em": {"student": 1.0}}), "extra_metrics['em'] must be a dict with"),
+        (dict(metric_name="f1", extra_metrics={"em": {"pruned": "70"}}), "extra_metrics['em']['pruned'] must be a"),
     ],
 )
 def test_bad_card_values_raise(values, message):

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .modeling_outputs import TopModelOutput, TopQuestionAnsweringModelOutput, TopSequenceClassifierOutput
+from .pipeline_question_answering import custom_pipelines_entry
 
 
 class SequenceClassifierMixin:
@@ -78,6 +79,14 @@ class QuestionAnsweringMixin:
     """
 
     qa_outputs: nn.Linear
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """
+        Save as transformers does, listing [`TopQuestionAnsweringPipeline`] in `config.custom_pipelines` (its file is
+        copied with the model code), so `pipeline("question-answering", model=...)` finds it.
+        """
+        self.config.custom_pipelines = custom_pipelines_entry()
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     def check_span_head(self) -> None:
         """Called by the family's `__init__`: the span head has two outputs, the start and the end logits."""

@@ -47,6 +47,13 @@ BASE_TAGS = ["transformers-top", "token-pruning", "top"]
 PIPELINE_TAGS = {
     "AutoModel": "feature-extraction",
     "AutoModelForSequenceClassification": "text-classification",
+    "AutoModelForQuestionAnswering": "question-answering",
+}
+#: How the card describes a model, by its pipeline task.
+MODEL_KINDS = {
+    "feature-extraction": "encoder",
+    "text-classification": "classifier",
+    "question-answering": "extractive question-answering model",
 }
 #: How the card names each model family.
 FAMILY_NAMES = {"top_bert": "BERT", "top_roberta": "RoBERTa"}
@@ -103,6 +110,20 @@ def _latencies(name: str, value: Any) -> None:
         _positive_number(f"{name}[{key!r}]", item)
 
 
+def _metric_pairs(name: str, value: Any) -> None:
+    if not isinstance(value, dict) or not value:
+        raise ValueError(
+            f"card field {name} must be a non-empty dict of metric name -> {{'teacher': value, 'pruned': value}}, "
+            f"got {value!r}"
+        )
+    for key, pair in value.items():
+        _text(f"{name} key", key)
+        if not isinstance(pair, dict) or not pair or set(pair) - {"teacher", "pruned"}:
+            raise ValueError(f"card field {name}[{key!r}] must be a dict with 'teacher' and/or 'pruned', got {pair!r}")
+        for model, item in pair.items():
+            _number(f"{name}[{key!r}][{model!r}]", item)
+
+
 def _hyperparameters(name: str, value: Any) -> None:
     if not isinstance(value, dict):
         raise ValueError(f"card field {name} must be a dict of name -> str/int/float/bool, got {value!r}")
@@ -126,6 +147,10 @@ class TopModelCardData:
         metric_name (`str`, *optional*): the task metric, e.g. `"accuracy"`; required with a metric value.
         teacher_metric (`float`, *optional*): the teacher's metric on that split.
         pruned_metric (`float`, *optional*): the pruned model's metric on that split.
+        extra_metrics (`dict[str, dict[str, float]]`, *optional*): other metrics of the task on that split, by name,
+            each `{"teacher": value, "pruned": value}` (either may be left out): e.g. `metric_name="f1"` and
+            `extra_metrics={"exact_match": {"teacher": 71.3, "pruned": 70.8}}` for question answering. Requires
+            `metric_name`.
         flops_reduction (`float`, *optional*): encoder FLOPs of the teacher / of the pruned model, both on the
             evaluation set's real (non-padding) tokens.
         flops_reduction_padded (`float`, *optional*): the same with the teacher run on inputs padded to
@@ -164,6 +189,7 @@ class TopModelCardData:
     metric_name: str | None = field(default=None, metadata={"check": _text})
     teacher_metric: float | None = field(default=None, metadata={"check": _number})
     pruned_metric: float | None = field(default=None, metadata={"check": _number})
+    extra_metrics: dict[str, dict[str, float]] | None = field(default=None, metadata={"check": _metric_pairs})
     flops_reduction: float | None = field(default=None, metadata={"check": _positive_number})
     flops_reduction_padded: float | None = field(default=None, metadata={"check": _positive_number})
     padded_length: int | None = field(default=None, metadata={"check": _positive_int})
@@ -193,7 +219,7 @@ class TopModelCardData:
             value = getattr(self, item.name)
             if value is not None:
                 item.metadata["check"](item.name, value)
-        self._require("metric_name", "teacher_metric", "pruned_metric")
+        self._require("metric_name", "teacher_metric", "pruned_metric", "extra_metrics")
         self._require("padded_length", "flops_reduction_padded")
         self._require("dataset", "dataset_config", "dataset_split")
         for needed in ("latency_hardware", "latency_batch_size"):
@@ -271,6 +297,7 @@ def create_model_card(
         card=card_data,
         repo=repo_id or "path/to/this/model",
         pipeline_tag=pipeline_tag,
+        model_kind=MODEL_KINDS[pipeline_tag],
         auto_class=auto_class,
         family=family,
         config=config,
@@ -354,6 +381,7 @@ def _eval_results(card_data: TopModelCardData, task_type: str) -> list[EvalResul
     }
     metrics = [
         (card_data.metric_name, card_data.metric_name, card_data.pruned_metric),
+        *((name, name, pair.get("pruned")) for name, pair in (card_data.extra_metrics or {}).items()),
         ("flops_reduction", "FLOPs reduction (real tokens)", card_data.flops_reduction),
         (
             "flops_reduction_padded",
