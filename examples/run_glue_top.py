@@ -372,12 +372,8 @@ def finetune_teacher(
     return teacher_dir
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    """Run the job; returns the final metrics (training and evaluation)."""
-    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TopTrainingArguments))
-    argv = sys.argv[1:] if argv is None else argv
-    model_args, data_args, training_args = parse_arguments(parser, argv)
-
+def start_job(training_args: TrainingArguments) -> str | None:
+    """Logging at the process's level, the seed, and the last checkpoint in `output_dir` to resume training from."""
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
         datefmt="%m/%d/%Y %H:%M:%S",
@@ -388,13 +384,32 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     datasets.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.set_verbosity(log_level)
     logger.info(f"Training/evaluation parameters {training_args}")
-
     last_checkpoint = None
     if training_args.do_train and os.path.isdir(training_args.output_dir):
         last_checkpoint = get_last_checkpoint(training_args.output_dir)
         if last_checkpoint is not None and training_args.resume_from_checkpoint is None:
             logger.info(f"Checkpoint detected, resuming training at {last_checkpoint}")
     set_seed(training_args.seed)
+    return last_checkpoint
+
+
+def train_and_save(trainer: Trainer, resume_from_checkpoint: str | bool | None) -> dict[str, float]:
+    """Train (resuming from the checkpoint, if any), save the final model, the metrics and the state."""
+    result = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    trainer.save_model()
+    trainer.log_metrics("train", result.metrics)
+    trainer.save_metrics("train", result.metrics)
+    trainer.save_state()
+    return result.metrics
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the job; returns the final metrics (training and evaluation)."""
+    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TopTrainingArguments))
+    argv = sys.argv[1:] if argv is None else argv
+    model_args, data_args, training_args = parse_arguments(parser, argv)
+
+    last_checkpoint = start_job(training_args)
 
     try:
         raw_datasets, label_names, num_labels, tokenizer = load_and_check_inputs(model_args, data_args, training_args)
@@ -431,12 +446,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     metrics: dict[str, float] = {}
     if training_args.do_train:
         trainer = TopTrainer(model=student, teacher_model=teacher, args=training_args, **trainer_kwargs)
-        result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint or last_checkpoint)
-        trainer.save_model()
-        trainer.log_metrics("train", result.metrics)
-        trainer.save_metrics("train", result.metrics)
-        trainer.save_state()
-        metrics |= result.metrics
+        metrics |= train_and_save(trainer, training_args.resume_from_checkpoint or last_checkpoint)
     else:
         # Evaluation only: the student as loaded (a pruned model, or a checkpoint with --config_overrides).
         eval_args = dataclasses.replace(teacher_args, output_dir=training_args.output_dir)

@@ -313,3 +313,18 @@ def test_a_question_answering_student_needs_a_question_answering_teacher(bert_qa
             teacher_model=BertForSequenceClassification.from_pretrained(bert_qa_dir),
             args=args,
         )
+
+
+def test_the_run_card_of_a_question_answering_run_reports_f1_and_exact_match(tmp_path):
+    from transformers_top import TopTrainingArguments
+    from transformers_top.training.run_card import card_data_from_run
+
+    args = TopTrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[], target_sparsity=0.5)
+    history = [
+        {"eval_f1": 70.5, "eval_exact_match": 60.25, "eval_flops_reduction": 2.1, "step": 10},
+        {"realized_sparsity": 0.52, "target_sparsity": 0.5, "step": 10},
+    ]
+    card = card_data_from_run(args, history, "someone/bert-squad")
+    assert (card.metric_name, card.pruned_metric) == ("f1", 70.5)
+    assert card.extra_metrics == {"exact_match": {"pruned": 60.25}}
+    assert (card.flops_reduction, card.realized_sparsity, card.base_model) == (2.1, 0.52, "someone/bert-squad")

@@ -175,11 +175,9 @@ class TopQuestionAnsweringPipeline(Pipeline):
 
     def _longest_input(self) -> int:
         """The longest input of the model (a ToP model knows it; else its position embeddings) and tokenizer."""
-        base_model = self.model.base_model
-        if callable(getattr(base_model, "max_input_length", None)):
-            limit = base_model.max_input_length()
-        else:
-            limit = self.model.config.max_position_embeddings
+        knows = [self.model, getattr(self.model, "base_model", None)]
+        limits = [model.max_input_length() for model in knows if callable(getattr(model, "max_input_length", None))]
+        limit = limits[0] if limits else self.model.config.max_position_embeddings
         return min(limit, self.tokenizer.model_max_length)
 
     def _forward(self, inputs: dict[str, Any]) -> dict[str, Any]:

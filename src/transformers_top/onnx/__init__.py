@@ -4,6 +4,12 @@ Needs the `[onnx]` extra (`onnx`, `onnxscript`, `onnxruntime`). See `docs/deploy
 """
 
 from .export import export_onnx, quantize_int8
-from .runtime import TopOnnxModelForSequenceClassification
+from .runtime import TopOnnxModel, TopOnnxModelForQuestionAnswering, TopOnnxModelForSequenceClassification
 
-__all__ = ["TopOnnxModelForSequenceClassification", "export_onnx", "quantize_int8"]
+__all__ = [
+    "TopOnnxModel",
+    "TopOnnxModelForQuestionAnswering",
+    "TopOnnxModelForSequenceClassification",
+    "export_onnx",
+    "quantize_int8",
+]

@@ -7,6 +7,7 @@ part of the graph: an input of any length and a ragged batch prune as in PyTorch
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -14,7 +15,8 @@ import warnings
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+import transformers
+from transformers import AutoConfig, AutoTokenizer, PreTrainedModel
 
 from ..auto_classes import SUPPORTED_HEADS, top_model_class
 from ..models.pruned_encoder import TokenPruningPreTrainedMixin
@@ -27,6 +29,11 @@ QUANTIZATIONS = (None, "int8")
 #: Operators whose weights int8 dynamic quantization stores as int8 (the matrix products with a weight: almost all
 #: of the multiply-adds and of the weights). Attention's activation-by-activation products stay float.
 INT8_OPERATORS = ("MatMul", "Gemm")
+#: The heads `export_onnx` exports, by the Auto class that loads them, with the graph outputs of each.
+EXPORTED_HEADS = {
+    "AutoModelForSequenceClassification": ("logits",),
+    "AutoModelForQuestionAnswering": ("start_logits", "end_logits"),
+}
 #: The example batch the graph is traced with: two rows, the second right-padded.
 _EXAMPLE_LENGTH = 16
 
@@ -42,12 +49,13 @@ def export_onnx(
     output_kept_tokens: bool = False,
 ) -> Path:
     """
-    Export a sequence classifier to ONNX, the pruning inside the graph, optionally quantized to int8.
+    Export a sequence classifier or an extractive question-answering model to ONNX, the pruning inside the graph,
+    optionally quantized to int8. The graph's outputs are the head's: `logits`, or `start_logits` and `end_logits`.
 
     Args:
         model (`str`, `os.PathLike` or [`~transformers.PreTrainedModel`]): a finalized ToP model (a folder, a Hub id
-            or the model itself), or a dense one (a ToP model without a plan, or a plain transformers classifier, the
-            baselines).
+            or the model itself), or a dense one (a ToP model without a plan, or a plain transformers model of either
+            head, the baselines).
         output_dir (`str` or `os.PathLike`): a new or empty folder; it receives `model.onnx` (float32) or
             `model_int8.onnx` (with `quantize="int8"`), `config.json` (with the plan) and the tokenizer's files when
             the tokenizer is known. Written whole or not at all.
@@ -64,7 +72,7 @@ def export_onnx(
 
     Raises:
         `ValueError`: for a model that still holds training masks, an unknown `quantize`, an `output_dir` that exists
-            and is not empty, or a model that is not a sequence classifier.
+            and is not empty, or a model of another head.
     """
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
@@ -85,7 +93,9 @@ def export_onnx(
         if quantize == "int8":
             quantize_int8(staging / FP32_FILE, staging / INT8_FILE)
             (staging / FP32_FILE).unlink()
-        model.config.save_pretrained(staging)
+        config = copy.deepcopy(model.config)
+        config.architectures = [type(model).__name__]  # the head, which the runtime classes check
+        config.save_pretrained(staging)
         if tokenizer is not None:
             tokenizer.save_pretrained(staging)
         if output_dir.exists():
@@ -120,6 +130,25 @@ def model_input_names(config) -> list[str]:
     return [*names, "token_type_ids"] if getattr(config, "type_vocab_size", 1) > 1 else names
 
 
+def head_of(model_or_config) -> str:
+    """
+    The Auto class of an exported head (a key of `EXPORTED_HEADS`), from a model or from a configuration's
+    `architectures` (a folder's `config.json`).
+
+    Raises:
+        `ValueError`: for a model of another head.
+    """
+    names = [type(model_or_config).__name__]
+    if not isinstance(model_or_config, PreTrainedModel):
+        names = list(getattr(model_or_config, "architectures", None) or [])
+    for auto_class in EXPORTED_HEADS:
+        if any(name.endswith(auto_class.removeprefix("AutoModel")) for name in names):
+            return auto_class
+    raise ValueError(
+        f"export_onnx exports sequence classifiers and question-answering models, got {', '.join(names) or 'a model'}"
+    )
+
+
 def _load(model, revision: str | None) -> tuple[PreTrainedModel, str | None]:
     """The model to export and, when it was given by name, where it came from."""
     if isinstance(model, PreTrainedModel):
@@ -127,36 +156,37 @@ def _load(model, revision: str | None) -> tuple[PreTrainedModel, str | None]:
     if not isinstance(model, (str, os.PathLike)):
         raise ValueError(f"model must be a folder, a Hub repo id or a PreTrainedModel, got {type(model).__name__}")
     source = str(model)
-    model_type = AutoConfig.from_pretrained(source, revision=revision).model_type
+    config = AutoConfig.from_pretrained(source, revision=revision)
+    auto_class = head_of(config)
     try:
-        model_class = top_model_class(model_type)
+        model_class = top_model_class(config.model_type, auto_class)
     except ValueError:
-        model_class = AutoModelForSequenceClassification  # a plain transformers classifier: a dense baseline
+        model_class = getattr(transformers, auto_class)  # a plain transformers model: a dense baseline
     return model_class.from_pretrained(source, revision=revision), source
 
 
 def _check_exportable(model: PreTrainedModel) -> None:
-    heads = [heads["AutoModelForSequenceClassification"] for heads in SUPPORTED_HEADS.values()]
+    auto_class = head_of(model)
     if isinstance(model, TokenPruningPreTrainedMixin):
-        if not isinstance(model, tuple(heads)):
-            raise ValueError(f"export_onnx exports sequence classifiers, got {type(model).__name__}")
+        if not any(type(model) is heads.get(auto_class) for heads in SUPPORTED_HEADS.values()):
+            raise ValueError(f"export_onnx exports ToP sequence classifiers and question-answering models, got "
+                             f"{type(model).__name__}")  # fmt: skip
         if model.config.pruning_masks or model.base_model.token_masks is not None:
             raise ValueError(
                 "the model still holds its training masks (config.pruning_masks=True): call model.finalize_pruning() "
                 "first, so that the pruning plan is fixed in config.json"
             )
         model.config.check_pruning_plan()
-    elif not type(model).__name__.endswith("ForSequenceClassification"):
-        raise ValueError(f"export_onnx exports sequence classifiers, got {type(model).__name__}")
 
 
 class _GraphOutputs(torch.nn.Module):
-    """The exported computation: the logits, and the kept token counts when asked for."""
+    """The exported computation: the head's outputs, and the kept token counts when asked for."""
 
     def __init__(self, model: PreTrainedModel, output_kept_tokens: bool) -> None:
         super().__init__()
         self.model = model
         self.output_kept_tokens = output_kept_tokens
+        self.output_names = EXPORTED_HEADS[head_of(model)]
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
@@ -165,9 +195,10 @@ class _GraphOutputs(torch.nn.Module):
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
         if not self.output_kept_tokens:
-            return self.model(**inputs, return_dict=True).logits
+            outputs = self.model(**inputs, return_dict=True)
+            return tuple(outputs[name] for name in self.output_names)
         outputs = self.model(**inputs, output_kept_tokens=True, return_dict=True)
-        return outputs.logits, outputs.kept_tokens
+        return (*(outputs[name] for name in self.output_names), outputs.kept_tokens)
 
 
 def _export_graph(model: PreTrainedModel, path: Path, opset: int | None, output_kept_tokens: bool) -> None:
@@ -179,15 +210,16 @@ def _export_graph(model: PreTrainedModel, path: Path, opset: int | None, output_
     # solver cannot prove in-range for every length, though they are; the runtime class checks the length instead.
     dynamic = torch.export.Dim.DYNAMIC
     dynamic_shapes = {name: {0: dynamic, 1: dynamic} for name in names}
+    graph = _GraphOutputs(model, output_kept_tokens)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's notes on symbolic shapes it cannot prove for every size
         program = torch.onnx.export(
-            _GraphOutputs(model, output_kept_tokens),
+            graph,
             (),
             kwargs=example,
             dynamic_shapes=dynamic_shapes,
             input_names=names,
-            output_names=["logits", "kept_tokens"] if output_kept_tokens else ["logits"],
+            output_names=[*graph.output_names, "kept_tokens"] if output_kept_tokens else list(graph.output_names),
             opset_version=opset,
             dynamo=True,
             verbose=False,
@@ -221,10 +253,12 @@ def _tokenizer_of(source: str, revision: str | None):
 
 
 __all__ = [
+    "EXPORTED_HEADS",
     "FP32_FILE",
     "INT8_FILE",
     "INT8_OPERATORS",
     "export_onnx",
+    "head_of",
     "max_input_length",
     "model_input_names",
     "quantize_int8",

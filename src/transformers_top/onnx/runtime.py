@@ -1,4 +1,6 @@
-"""Running an exported (pruned) classifier in ONNX Runtime, from a local folder or a Hub repository."""
+"""Running an exported (pruned) model in ONNX Runtime, from a local folder or a Hub repository: a sequence classifier
+([`TopOnnxModelForSequenceClassification`]) or an extractive question-answering model
+([`TopOnnxModelForQuestionAnswering`])."""
 
 from __future__ import annotations
 
@@ -9,21 +11,25 @@ import numpy as np
 import torch
 from transformers import AutoConfig
 
-from ..models.modeling_outputs import TopSequenceClassifierOutput
-from .export import FP32_FILE, max_input_length
+from ..models.modeling_outputs import TopQuestionAnsweringModelOutput, TopSequenceClassifierOutput
+from .export import EXPORTED_HEADS, FP32_FILE, head_of, max_input_length
 
 
-class TopOnnxModelForSequenceClassification:
+class TopOnnxModel:
     """
-    A sequence classifier exported by [`export_onnx`], run by ONNX Runtime: `model(**tokenizer(...)).logits`.
+    A model exported by [`export_onnx`], run by ONNX Runtime; each head's class (below) gives its output type.
 
     Args:
         folder (`str` or `os.PathLike`): the folder holding the graph and `config.json`.
         file_name (`str`, *optional*): the graph to run; by default the folder's only `.onnx` file, or `model.onnx`.
         num_threads (`int`, *optional*): ONNX Runtime's intra-op threads (default: `torch.get_num_threads()`).
 
-    Use [`~TopOnnxModelForSequenceClassification.from_pretrained`] to load a folder or a Hub repository.
+    Use `from_pretrained` to load a folder or a Hub repository.
     """
+
+    #: The Auto class of the exported head this class runs, and the output it returns.
+    auto_class: str = ""
+    output_class: type = dict
 
     def __init__(self, folder: str | os.PathLike, file_name: str | None = None, num_threads: int | None = None):
         import onnxruntime
@@ -44,6 +50,11 @@ class TopOnnxModelForSequenceClassification:
         self.folder = folder
         self.file_name = file_name
         self.config = AutoConfig.from_pretrained(folder)
+        if head_of(self.config) != self.auto_class:
+            raise ValueError(
+                f"{str(folder)!r} holds a {', '.join(self.config.architectures or ['?'])} export; "
+                f"{type(self).__name__} runs {self.auto_class.removeprefix('AutoModelFor')} exports"
+            )
         self.num_threads = num_threads or torch.get_num_threads()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.num_threads
@@ -54,6 +65,9 @@ class TopOnnxModelForSequenceClassification:
         self.input_names = [graph_input.name for graph_input in self.session.get_inputs()]
         self.output_names = [graph_output.name for graph_output in self.session.get_outputs()]
         self.max_length = max_input_length(self.config)
+        expected = EXPORTED_HEADS[self.auto_class]
+        if tuple(name for name in self.output_names if name != "kept_tokens") != expected:
+            raise ValueError(f"{file_name!r} has the outputs {self.output_names}, expected {list(expected)}")
 
     @classmethod
     def from_pretrained(
@@ -67,9 +81,9 @@ class TopOnnxModelForSequenceClassification:
         token: str | bool | None = None,
         cache_dir: str | os.PathLike | None = None,
         local_files_only: bool = False,
-    ) -> TopOnnxModelForSequenceClassification:
+    ) -> TopOnnxModel:
         """
-        Load an exported classifier from a local folder or a Hub repository (`revision`, `token`, `cache_dir` and
+        Load an exported model from a local folder or a Hub repository (`revision`, `token`, `cache_dir` and
         `local_files_only` as in transformers; `HF_HUB_OFFLINE=1` is honoured). `subfolder` picks a folder of the
         repository, e.g. `"onnx"` for the exports `push_pruned_model` uploads beside a model.
         """
@@ -99,10 +113,10 @@ class TopOnnxModelForSequenceClassification:
         attention_mask: torch.Tensor | np.ndarray | None = None,
         token_type_ids: torch.Tensor | np.ndarray | None = None,
         **unused,
-    ) -> TopSequenceClassifierOutput:
+    ):
         """
-        Run the graph on tokenizer outputs (torch tensors or numpy arrays); the logits (and `kept_tokens`, for a graph
-        exported with them) come back in the same kind.
+        Run the graph on tokenizer outputs (torch tensors or numpy arrays); the head's outputs (and `kept_tokens`, for
+        a graph exported with them) come back in the same kind.
 
         Raises:
             `ValueError`: for inputs of the wrong shape, longer than the model accepts, or padded on the left.
@@ -131,7 +145,7 @@ class TopOnnxModelForSequenceClassification:
         outputs = dict(zip(self.output_names, self.session.run(self.output_names, feeds), strict=True))
         if as_torch:
             outputs = {name: torch.from_numpy(value) for name, value in outputs.items()}
-        return TopSequenceClassifierOutput(**outputs)
+        return self.output_class(**outputs)
 
     forward = __call__
 
@@ -139,11 +153,15 @@ class TopOnnxModelForSequenceClassification:
     device = torch.device("cpu")
     dtype = torch.float32
 
-    def to(self, *args, **kwargs) -> TopOnnxModelForSequenceClassification:
+    def to(self, *args, **kwargs) -> TopOnnxModel:
         return self
 
-    def eval(self) -> TopOnnxModelForSequenceClassification:
+    def eval(self) -> TopOnnxModel:
         return self
+
+    def max_input_length(self) -> int:
+        """The longest input the model accepts."""
+        return self.max_length
 
     def can_generate(self) -> bool:
         return False
@@ -159,4 +177,25 @@ def _numpy(values: torch.Tensor | np.ndarray) -> np.ndarray:
     return array.astype(np.int64, copy=False)
 
 
-__all__ = ["TopOnnxModelForSequenceClassification"]
+class TopOnnxModelForSequenceClassification(TopOnnxModel):
+    """
+    A sequence classifier exported by [`export_onnx`], run by ONNX Runtime: `model(**tokenizer(...)).logits`; it
+    works in transformers' `pipeline("text-classification", model=..., tokenizer=...)`. See [`TopOnnxModel`].
+    """
+
+    auto_class = "AutoModelForSequenceClassification"
+    output_class = TopSequenceClassifierOutput
+
+
+class TopOnnxModelForQuestionAnswering(TopOnnxModel):
+    """
+    An extractive question-answering model exported by [`export_onnx`], run by ONNX Runtime:
+    `model(**tokenizer(question, context)).start_logits` and `.end_logits`; it works in
+    `TopQuestionAnsweringPipeline(model=..., tokenizer=...)`. See [`TopOnnxModel`].
+    """
+
+    auto_class = "AutoModelForQuestionAnswering"
+    output_class = TopQuestionAnsweringModelOutput
+
+
+__all__ = ["TopOnnxModel", "TopOnnxModelForQuestionAnswering", "TopOnnxModelForSequenceClassification"]

@@ -96,7 +96,7 @@ def push_pruned_model(
         if tokenizer is not None:
             tokenizer.save_pretrained(folder)
         if onnx_files:
-            model.config.save_pretrained(folder / ONNX_FOLDER)
+            model.config.save_pretrained(folder / ONNX_FOLDER)  # `architectures` names the head since the save above
         for source in onnx_files.values():
             shutil.copyfile(source, folder / ONNX_FOLDER / source.name)
         save_model_card(folder, model, card_data, plot=plot, repo_id=repo_id, onnx_files=sorted(onnx_files))

@@ -61,6 +61,14 @@ def card_data_from_run(
     final = next((entry for entry in reversed(log_history) if "realized_sparsity" in entry), {})
     metric = args.metric_for_best_model
     metric = metric.removeprefix("eval_") if metric and f"eval_{metric.removeprefix('eval_')}" in last else None
+    if metric is None and "eval_f1" in last and "eval_exact_match" in last:
+        metric = "f1"  # question answering, without a best-model metric
+    # Question answering reports exact match beside F1.
+    extra = (
+        {"exact_match": {"pruned": last["eval_exact_match"]}}
+        if metric == "f1" and "eval_exact_match" in last
+        else None
+    )
     teacher = finetuned_from or teacher_name
     return TopModelCardData(
         model_name=model_name,
@@ -69,6 +77,7 @@ def card_data_from_run(
         dataset_config=_first(dataset_args),
         metric_name=metric,
         pruned_metric=last.get(f"eval_{metric}") if metric else None,
+        extra_metrics=extra,
         flops_reduction=last.get("eval_flops_reduction"),
         flops_reduction_padded=last.get("eval_flops_reduction_padded") if args.flops_padded_length else None,
         padded_length=args.flops_padded_length,

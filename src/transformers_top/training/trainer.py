@@ -384,7 +384,8 @@ class TopTrainer(Trainer):
                 self.processing_class.save_pretrained(output_dir)
             with open(os.path.join(output_dir, "training_args.json"), "w") as handle:
                 json.dump(json.loads(self.args.to_json_string()), handle, indent=2)
-        if self.args.push_to_hub:
+        # `Trainer.push_to_hub` saves through here (`_internal_call=True`, no folder): it must not push again.
+        if self.args.push_to_hub and not _internal_call:
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
 
     def create_model_card(
