@@ -161,7 +161,8 @@ def test_question_answering_card_lists_exact_match_beside_f1():
         flops_reduction_padded=4.2,
         padded_length=384,
     )
-    card = create_model_card(TopBertForQuestionAnswering(config), card_data, repo_id="someone/bert-top-squad")
+    model = TopBertForQuestionAnswering(config)
+    card = create_model_card(model, card_data, repo_id="someone/bert-top-squad", onnx_files=["onnx/model.onnx"])
     data = ModelCard(str(card)).data
     assert data.pipeline_tag == "question-answering"
     results = {result.metric_type: (result.task_type, result.metric_value) for result in data.eval_results}
@@ -176,6 +177,7 @@ def test_question_answering_card_lists_exact_match_beside_f1():
     for row in ("| teacher f1 | 80.25 |", "| teacher exact_match | 71 |", "| pruned model exact_match | 70.25 |"):
         assert row in card.text
     assert "AutoModelForQuestionAnswering.from_pretrained" in card.text
+    assert "model = TopOnnxModelForQuestionAnswering.from_pretrained(" in card.text
 
     roberta = TopRobertaConfig(
         vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37

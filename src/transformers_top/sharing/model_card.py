@@ -55,6 +55,11 @@ MODEL_KINDS = {
     "text-classification": "classifier",
     "question-answering": "extractive question-answering model",
 }
+#: The ONNX Runtime class of `transformers_top.onnx` that runs each head's exports.
+ONNX_RUNTIME_CLASSES = {
+    "AutoModelForSequenceClassification": "TopOnnxModelForSequenceClassification",
+    "AutoModelForQuestionAnswering": "TopOnnxModelForQuestionAnswering",
+}
 #: How the card names each model family.
 FAMILY_NAMES = {"top_bert": "BERT", "top_roberta": "RoBERTa"}
 #: File name of the kept-tokens plot in the model directory (the source file's extension is kept).
@@ -307,6 +312,7 @@ def create_model_card(
         plan_flops_reduction=count_flops(config, length, dense=True) / count_flops(config, length) if length else None,
         plot_filename=plot_filename,
         onnx_graphs=[name for name in onnx_files or () if name.endswith(".onnx")],
+        onnx_class=ONNX_RUNTIME_CLASSES.get(auto_class),
     )
     card.content = re.sub(r"\n{3,}", "\n\n", card.content)
     return card
