@@ -115,6 +115,14 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "question-tokens",
+        "which tokens the SQuAD model of accuracy-squad at target 0.5 keeps: question, context and answer tokens per "
+        "layer (after accuracy-squad)",
+        (("benchmarks/question_tokens.py", "--model", "benchmarks/work/squad/top-0.5", "--questions", "400"),),
+        ("question_tokens.json",),
+        long=True,
+    ),
+    Experiment(
         "accuracy-sst2",
         "SST-2: ToP at three targets against no ranking distillation, a 3-layer student, random tokens, the plan",
         (("benchmarks/accuracy.py", "--task", "sst2"),),
