@@ -474,6 +474,7 @@ def test_save_and_load_round_trip(bert_dir, tiny_batch, tmp_path, plan):
         "AutoConfig": "configuration_top_bert.TopBertConfig",
         "AutoModel": "modeling_top_bert.TopBertModel",
         "AutoModelForSequenceClassification": "modeling_top_bert.TopBertForSequenceClassification",
+        "AutoModelForQuestionAnswering": "modeling_top_bert.TopBertForQuestionAnswering",
     }
     portable = {"configuration_top_bert.py", "modeling_top_bert.py", "flops.py", "hard_concrete.py"}
     assert portable <= {path.name for path in tmp_path.glob("*.py")}
