@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import pytest
@@ -30,6 +31,7 @@ from transformers_top import (
 )
 from transformers_top.models.flops import encoder_flops
 from transformers_top.models.hard_concrete import LOG_ALPHA_RANGE
+from transformers_top.training.target_checks import missed_target_message
 
 #: The target of the short training run and the tolerance the issue asks for.
 TARGET = 0.5
@@ -832,6 +834,42 @@ def test_a_run_that_misses_its_target_says_so_in_the_log_metrics_state_and_card(
     card = (tmp_path / "README.md").read_text()
     assert "**This model missed its FLOPs target**" in card
     assert "| target sparsity (fraction of FLOPs removed, real tokens) | 0.450 |" in card
+
+
+def test_a_run_that_goes_past_its_target_says_so_in_the_log_metrics_and_card(tiny_bert_dir, tmp_path, caplog):
+    teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    student = TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
+    # Pruning gates open and rank bins closed, learning too slowly to move in 8 steps: the model prunes far past 0.2.
+    args = default_recipe_args(tmp_path, target_sparsity=0.2, max_steps=8, mask_learning_rate=1e-6)
+    eval_dataset = make_dataset(16, seed=1)
+    trainer = TopTrainer(
+        model=student,
+        teacher_model=teacher,
+        args=args,
+        train_dataset=make_dataset(64),
+        eval_dataset=eval_dataset,
+        data_collator=collate,
+    )
+    set_masks(trainer, gate=10.0, bins=-10.0)
+    with caplog.at_level("WARNING", logger="transformers_top.training.trainer"):
+        metrics = trainer.train().metrics
+    realized = metrics["realized_sparsity"]
+    assert realized > 0.2 + 0.01 and metrics["target_sparsity"] == 0.2
+    assert f"The final model removes {realized:.4f} of the encoder FLOPs on real tokens, past" in caplog.text
+    assert "short of" not in caplog.text
+    assert trainer.state.log_history[-1]["realized_sparsity"] == realized
+    trainer.create_model_card()
+    card = (tmp_path / "README.md").read_text()
+    assert "**This model went past its FLOPs target**" in card
+    assert "**This model missed its FLOPs target**" not in card
+
+
+def test_a_run_within_the_tolerance_of_its_target_gives_no_target_warning():
+    args = SimpleNamespace(target_sparsity=0.45, target_sparsity_tolerance=0.01)
+    assert missed_target_message(0.45, args) is None
+    assert missed_target_message(0.4401, args) is None and missed_target_message(0.4599, args) is None
+    assert "short of target_sparsity 0.45" in missed_target_message(0.4399, args)
+    assert "past target_sparsity 0.45" in missed_target_message(0.4601, args)
 
 
 def test_activation_checkpointing_trains_with_top_trainer(tiny_bert_dir, tmp_path):

@@ -232,12 +232,19 @@ class TopModelCardData:
         self._require("target_sparsity", "realized_sparsity", "target_sparsity_tolerance")
 
     @property
-    def missed_target(self) -> bool:
-        """Whether the realized sparsity is below the target by more than the tolerance (0.01 unless given)."""
+    def target_miss(self) -> str | None:
+        """
+        `"short"` when the realized sparsity is below the target by more than the tolerance (0.01 unless given),
+        `"past"` when it is above it by more than the tolerance, else `None`.
+        """
         if self.realized_sparsity is None or self.target_sparsity is None:
-            return False
+            return None
         tolerance = 0.01 if self.target_sparsity_tolerance is None else self.target_sparsity_tolerance
-        return self.realized_sparsity < self.target_sparsity - tolerance
+        if self.realized_sparsity < self.target_sparsity - tolerance:
+            return "short"
+        if self.realized_sparsity > self.target_sparsity + tolerance:
+            return "past"
+        return None
 
     def _require(self, needed: str, *dependents: str) -> None:
         if getattr(self, needed) is None:

@@ -334,7 +334,7 @@ class TopTrainer(Trainer):
         `Trainer.train`, then the realized sparsity of the final model (the kept one with `load_best_model_at_end`) on
         the evaluation texts, else the training texts: returned in the metrics as `realized_sparsity` and
         `target_sparsity`, logged into `state.log_history` (so it reaches `trainer_state.json` and the model card),
-        and a warning when it is below the target by more than `target_sparsity_tolerance`.
+        and a warning when it is further from the target than `target_sparsity_tolerance` (short of it, or past it).
         """
         output = super().train(*args, **kwargs)
         warning = no_evaluation_reached_target_message(
