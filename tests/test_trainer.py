@@ -31,6 +31,7 @@ from transformers_top import (
 )
 from transformers_top.models.flops import encoder_flops
 from transformers_top.models.hard_concrete import LOG_ALPHA_RANGE
+from transformers_top.training.losses import lagrangian_term
 from transformers_top.training.target_checks import missed_target_message
 
 #: The target of the short training run and the tolerance the issue asks for.
@@ -288,6 +289,40 @@ def test_multipliers_move_so_the_lagrangian_pushes_sparsity_toward_the_target(
     # lowered by raising s_hat; above, it turns positive. Adam's first step moves by the learning rate (sign-like).
     assert lambda_1 == pytest.approx(-0.1 if below_target else 0.1, rel=1e-4)
     assert lambda_2 == pytest.approx(0.1, rel=1e-4)  # d/d lambda_2 = (s_hat - t)^2 >= 0
+
+
+@pytest.mark.parametrize("anti_windup", [False, True])
+@pytest.mark.parametrize("lambda_1, gap", [(-0.5, -0.2), (-0.5, 0.2), (0.5, 0.2), (0.5, -0.2)])
+def test_lagrangian_term_value_and_gradients(lambda_1, gap, anti_windup):
+    multipliers = torch.tensor([lambda_1, 0.25], requires_grad=True)
+    sparsity = torch.tensor(0.4 + gap, requires_grad=True)
+    term = lagrangian_term(multipliers[0], multipliers[1], sparsity - 0.4, anti_windup=anti_windup)
+    term.backward()
+    # lambda_1 pushes the sparsity towards the target when it has the sign of the gap; against it, it has wound up.
+    wound_up = lambda_1 * gap < 0
+    linear_counts = not (anti_windup and wound_up)
+    assert term.item() == pytest.approx((lambda_1 * gap if linear_counts else 0.0) + 0.25 * gap**2)
+    assert sparsity.grad.item() == pytest.approx((lambda_1 if linear_counts else 0.0) + 2 * 0.25 * gap)
+    # The multipliers always get their ascent gradients, so a wound-up lambda_1 still unwinds.
+    assert multipliers.grad.tolist() == pytest.approx([gap, gap**2])
+
+
+def test_anti_windup_stops_the_overshoot_of_a_wound_up_multiplier(tiny_bert_dir, tmp_path):
+    bin_gradients = {}
+    for anti_windup in (False, True):
+        trainer = make_trainer(
+            tiny_bert_dir, tmp_path / str(anti_windup), target_sparsity=0.3, sparsity_warmup_ratio=0.0,
+            lagrangian_anti_windup=anti_windup,
+        )  # fmt: skip
+        # Past the target (gates open, bins mostly closed) with lambda_1 wound up from a long lag below it.
+        set_masks(trainer, gate=10.0, bins=-1.0, multipliers=(-2.0, 0.0))
+        batch = collate(make_dataset(4))
+        trainer.compute_loss(trainer.model.train(), batch).backward()
+        bin_gradients[anti_windup] = trainer.masks.bin_log_alpha.grad.clone()
+    # Without anti-windup lambda_1 drives the bins further closed (a positive gradient: descent lowers log-alpha);
+    # with it, nothing in the Lagrangian does (lambda_2 is 0), so only the distillation moves them, and less.
+    assert (bin_gradients[False] > 0).all()
+    assert bin_gradients[True].abs().sum() < bin_gradients[False].abs().sum()
 
 
 def test_lagrangian_gradient_opens_gates_below_the_target(tiny_bert_dir, tmp_path):

@@ -163,9 +163,29 @@ def rank_distillation_loss(
     return RANKING_LOSSES[loss](student, relevance, valid, k)
 
 
+def lagrangian_term(
+    lambda_1: torch.Tensor, lambda_2: torch.Tensor, gap: torch.Tensor, anti_windup: bool = False
+) -> torch.Tensor:
+    """
+    The FLOPs constraint's Lagrangian `lambda_1 * gap + lambda_2 * gap**2`, with `gap` the expected sparsity minus
+    the current target. The masks minimise it and the multipliers maximise it (their gradients are `gap` and
+    `gap**2`).
+
+    With `anti_windup`, the linear term exerts no force on the masks while `lambda_1` has the opposite sign of `gap`
+    (it would push the expected sparsity further from the target, the overshoot left by a multiplier that grew while
+    the masks lagged behind the ramp); `lambda_1` still receives its gradient `gap`, so it unwinds as before.
+    """
+    linear = lambda_1 * gap
+    if anti_windup:
+        unwinding = (lambda_1 - lambda_1.detach()) * gap.detach()  # value 0, gradient `gap` for lambda_1 only
+        linear = torch.where(lambda_1.detach() * gap.detach() < 0, unwinding, linear)
+    return linear + lambda_2 * gap**2
+
+
 __all__ = [
     "RANKING_LOSSES",
     "arp2_loss",
+    "lagrangian_term",
     "logit_distillation_loss",
     "ndcg_lambda_loss",
     "rank_distillation_loss",

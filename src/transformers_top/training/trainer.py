@@ -18,6 +18,7 @@ from ..models.pruned_encoder import TokenPruningPreTrainedMixin
 from ..sharing.kept_tokens_plot import plot_kept_tokens
 from ..sharing.model_card import TopModelCardData, save_model_card
 from .losses import (
+    lagrangian_term,
     logit_distillation_loss,
     rank_distillation_loss,
     span_distillation_loss,
@@ -233,7 +234,7 @@ class TopTrainer(Trainer):
         target = self.current_target_sparsity()
         gap = expected_sparsity - target
         lambda_1, lambda_2 = self.masks.lagrange_multipliers
-        lagrangian = lambda_1 * gap + lambda_2 * gap**2
+        lagrangian = lagrangian_term(lambda_1, lambda_2, gap, anti_windup=self.args.lagrangian_anti_windup)
         if self.masks.plan_frozen:
             # The masks and multipliers no longer move: they stay in the graph with a zero weight (every parameter
             # still gets a gradient, as DDP requires), so the gradient and its clipping are the distillation's alone.

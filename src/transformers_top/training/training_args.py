@@ -51,6 +51,11 @@ class TopTrainingArguments(TrainingArguments):
             Constant learning rate of the mask log-alphas (AdamW, no weight decay).
         lagrangian_learning_rate (`float`, defaults to 0.05):
             Constant learning rate of the two Lagrange multipliers (AdamW, gradient ascent).
+        lagrangian_anti_windup (`bool`, defaults to `False`):
+            Let the linear multiplier `lambda_1` push the expected sparsity only towards the current target: while its
+            sign would push it further past (or further short of) the target, its term exerts no force on the masks,
+            though `lambda_1` itself keeps its gradient-ascent update and unwinds. Not in the original method; see
+            `docs/method.md`.
         distill_temperature (`float`, defaults to 2.0):
             Temperature `tau` of the logit distillation `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`.
         rank_distill_alpha (`float`, defaults to 1e-2):
@@ -109,6 +114,12 @@ class TopTrainingArguments(TrainingArguments):
     lagrangian_learning_rate: float = field(
         default=0.05, metadata={"help": "Constant learning rate of the Lagrange multipliers (gradient ascent)."}
     )
+    lagrangian_anti_windup: bool = field(
+        default=False,
+        metadata={
+            "help": "Let lambda_1 push the expected sparsity only towards the target (no overshoot from windup)."
+        },
+    )
     distill_temperature: float = field(default=2.0, metadata={"help": "Temperature of the logit distillation."})
     rank_distill_alpha: float = field(
         default=1e-2, metadata={"help": "Weight of the ranking distillation loss (0 disables it)."}
@@ -161,8 +172,9 @@ class TopTrainingArguments(TrainingArguments):
             raise ValueError(
                 f"rank_distill_loss must be one of {tuple(RANKING_LOSSES)}, got {self.rank_distill_loss!r}"
             )
-        if not isinstance(self.freeze_embeddings, bool):
-            raise ValueError(f"freeze_embeddings must be a bool, got {self.freeze_embeddings!r}")
+        for name in ("freeze_embeddings", "lagrangian_anti_windup"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         _check_int("num_bins", self.num_bins, minimum=1)
         for name in ("rank_distill_layers", "prune_layers"):
             layers = getattr(self, name)
