@@ -227,6 +227,44 @@ def test_the_command_line_exports(pruned_bert, tmp_path):
     assert refused.returncode == 2 and "output_dir must be a new or empty folder" in refused.stderr
 
 
+def test_a_deep_plan_of_scattered_bins_exports_in_minutes_and_prunes_as_in_pytorch(tmp_path):
+    # Four prune layers in a row, each with a 25-bin pattern of several runs, as training leaves them. The graph's
+    # width after each layer is a data-dependent size of its own: written as a function of the input length, the
+    # nested bin counts grew too large for the exporter to finish (it ran for over 5 minutes on this model).
+    patterns = [
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0],
+        [1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0],
+    ]
+    plan = dict(
+        num_bins=25,
+        token_keep_ratios=[1.0, 1.0, *[sum(pattern) / 25 for pattern in patterns]],
+        token_keep_bins=[None, None, *patterns],
+    )
+    torch.manual_seed(0)
+    config = TopBertConfig(**(TINY_BERT | dict(num_hidden_layers=6)), initializer_range=0.2, **plan)
+    model = TopBertForSequenceClassification(config).eval()
+    model.save_pretrained(tmp_path / "model")
+    command = [
+        sys.executable,
+        "-m",
+        "transformers_top.cli",
+        "export-onnx",
+        str(tmp_path / "model"),
+        str(tmp_path / "onnx"),
+    ]
+    result = subprocess.run([*command, "--output_kept_tokens"], capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    runtime = TopOnnxModelForSequenceClassification.from_pretrained(tmp_path / "onnx", num_threads=1)
+    for batch in ragged_batches(TINY_BERT["vocab_size"], cls=2, pad=0, seed=3):
+        with torch.no_grad():
+            expected = model(**batch, output_kept_tokens=True)
+        result = runtime(**batch)
+        torch.testing.assert_close(result.logits, expected.logits, atol=1e-4, rtol=0)
+        assert torch.equal(result.kept_tokens, expected.kept_tokens)
+
+
 @pytest.mark.integration
 def test_real_minilm_prunes_real_sentences_as_in_pytorch(minilm_path, shared_data, tmp_path):
     import csv

@@ -28,7 +28,7 @@ from .input_checks import check_encoder_inputs, check_first_tokens_are_real, che
 from .modeling_outputs import OutputCollector, TopModelOutput
 from .pruning_config import LayerPlan
 from .token_importance import self_attention_with_importance
-from .token_selection import count_kept, gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
+from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
 from .token_tracking import SoftMasking, TokenRestorer
 
 
@@ -442,14 +442,22 @@ def _store_plan(config, ratios: list[float], patterns: list[list[int] | None]) -
 
 def _select_tokens(scores: torch.Tensor, alive: torch.Tensor, plan: LayerPlan) -> tuple[torch.Tensor, torch.Tensor]:
     """
-    Indices of the tokens a fixed plan keeps ([CLS] always) and the alive mask of the shortened sequence. Eagerly the
-    shortened batch is as wide as its row that keeps most; in an exported graph, as wide as a row with every position
-    alive keeps (a count of the symbolic length, exact for the longest row of a batch padded to its longest row).
+    Indices of the tokens a fixed plan keeps ([CLS] always) and the alive mask of the shortened sequence, as wide as
+    the batch's row that keeps most. In an exported graph (`torch.export`, ONNX) that width is a data-dependent size
+    of its own, one per prune layer (written as a function of the input length, the nested bin counts of several
+    prune layers grow too large to export), and at least 2, so that attention's `query_length > 1` is known; a
+    second column of padding changes no result. `torch.compile` reads it the same way when
+    `torch._dynamo.config.capture_scalar_outputs` is on, and breaks the graph there when it is off.
     """
     ranks, num_alive = rank_alive_tokens(scores, alive)
     keep = kept_by_plan(ranks, num_alive, plan.keep_ratio, plan.keep_bins)
     keep[:, 0] = True
-    max_kept = 1 + count_kept(alive.shape[1] - 1, plan.keep_ratio, plan.keep_bins) if _is_tracing() else None
+    max_kept = None
+    if _is_tracing():
+        max_kept = keep.sum(dim=1).max().item()
+        torch._check(max_kept >= 1)
+        torch._check(max_kept <= keep.shape[1])
+        max_kept = torch.sym_max(max_kept, 2)
     return gather_kept_tokens(keep, max_kept)
 
 

@@ -97,8 +97,8 @@ def gather_kept_tokens(keep: torch.Tensor, max_kept=None) -> tuple[torch.Tensor,
 
     Args:
         keep (`torch.Tensor` of shape `(batch, length)`, bool): tokens to keep ([CLS] included).
-        max_kept (`int`, *optional*): the width of the result, at least the most tokens a sample keeps; by default
-            that most (read from `keep`, which an exported graph cannot do: it passes the count of a full row).
+        max_kept (`int`, *optional*): the width of the result, at least the most tokens a sample keeps and at most
+            `length + 1` in an exported graph (`length` eagerly); by default that most, read from `keep`.
 
     Returns:
         `(index, valid)`, both of shape `(batch, max_kept)`: `index` points into the current sequence (padding
@@ -112,6 +112,8 @@ def gather_kept_tokens(keep: torch.Tensor, max_kept=None) -> tuple[torch.Tensor,
     if torch.jit.is_tracing() or torch.compiler.is_compiling():
         length = keep.shape[1]
         key = keep.long() * length + (length - 1 - torch.arange(length, device=keep.device))
+        # One extra column below every position, so that a graph's width of at least 2 fits a 1-token sequence.
+        key = torch.cat([key, key.new_full((key.shape[0], 1), -1)], dim=1)
         index = torch.topk(key, max_kept, dim=1).indices
     else:
         index = torch.argsort(keep.to(torch.uint8), dim=1, descending=True, stable=True)[:, :max_kept]
