@@ -45,6 +45,16 @@ def ragged_batches(vocab_size: int, cls: int, pad: int, seed: int = 0):
         yield {"input_ids": input_ids.masked_fill(attention_mask == 0, pad), "attention_mask": attention_mask}
 
 
+def assert_runtime_prunes_as_pytorch(model, runtime, batches) -> None:
+    """ONNX Runtime's logits within 1e-4 of PyTorch's and the same kept counts, batch by batch."""
+    for batch in batches:
+        with torch.no_grad():
+            expected = model(**batch, output_kept_tokens=True)
+        result = runtime(**batch)
+        torch.testing.assert_close(result.logits, expected.logits, atol=1e-4, rtol=0)
+        assert torch.equal(result.kept_tokens, expected.kept_tokens)
+
+
 @pytest.fixture(scope="module")
 def pruned_bert() -> TopBertForSequenceClassification:
     torch.manual_seed(0)
@@ -108,12 +118,7 @@ def test_a_roberta_model_exports_and_prunes_as_in_pytorch(tmp_path):
         export_onnx(model, tmp_path / "roberta", output_kept_tokens=True)
     )
     assert runtime.input_names == ["input_ids", "attention_mask"]  # one token type: no token_type_ids input
-    for batch in ragged_batches(roberta["vocab_size"], cls=0, pad=1, seed=2):
-        with torch.no_grad():
-            expected = model(**batch, output_kept_tokens=True)
-        result = runtime(**batch)
-        torch.testing.assert_close(result.logits, expected.logits, atol=1e-4, rtol=0)
-        assert torch.equal(result.kept_tokens, expected.kept_tokens)
+    assert_runtime_prunes_as_pytorch(model, runtime, ragged_batches(roberta["vocab_size"], cls=0, pad=1, seed=2))
 
 
 def test_int8_quantizes_the_weight_products_and_stays_close(pruned_bert, tmp_path):
@@ -257,12 +262,7 @@ def test_a_deep_plan_of_scattered_bins_exports_in_minutes_and_prunes_as_in_pytor
     result = subprocess.run([*command, "--output_kept_tokens"], capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     runtime = TopOnnxModelForSequenceClassification.from_pretrained(tmp_path / "onnx", num_threads=1)
-    for batch in ragged_batches(TINY_BERT["vocab_size"], cls=2, pad=0, seed=3):
-        with torch.no_grad():
-            expected = model(**batch, output_kept_tokens=True)
-        result = runtime(**batch)
-        torch.testing.assert_close(result.logits, expected.logits, atol=1e-4, rtol=0)
-        assert torch.equal(result.kept_tokens, expected.kept_tokens)
+    assert_runtime_prunes_as_pytorch(model, runtime, ragged_batches(TINY_BERT["vocab_size"], cls=2, pad=0, seed=3))
 
 
 @pytest.mark.integration
