@@ -14,6 +14,7 @@ CARD_HYPERPARAMETERS = (
     "learning_rate",
     "mask_learning_rate",
     "lagrangian_learning_rate",
+    "lagrangian_anti_windup",
     "num_train_epochs",
     "max_steps",
     "per_device_train_batch_size",
