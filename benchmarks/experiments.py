@@ -138,8 +138,8 @@ EXPERIMENTS = (
     ),
     Experiment(
         "default-recipe-held-out",
-        "the default recipe with no evaluation during training, about 125 steps, on tasks it was not tuned on (RTE "
-        "also with lagrangian_anti_windup)",
+        "the default recipe with no evaluation during training, about 125 steps, on tasks it was not tuned on, "
+        "with and without lagrangian_anti_windup",
         (
             ("benchmarks/accuracy.py", "--task", "rte", "--methods", "top", "--targets", "0.45", "--prune_epochs",
              "1.6", "--final_model", "--name", "default_recipe_rte"),
@@ -147,8 +147,11 @@ EXPERIMENTS = (
              "1", "--final_model", "--name", "default_recipe_mrpc"),
             ("benchmarks/accuracy.py", "--task", "rte", "--methods", "top", "--targets", "0.45", "--prune_epochs",
              "1.6", "--final_model", "--lagrangian_anti_windup", "--name", "default_recipe_rte_anti_windup"),
+            ("benchmarks/accuracy.py", "--task", "mrpc", "--methods", "top", "--targets", "0.45", "--prune_epochs",
+             "1", "--final_model", "--lagrangian_anti_windup", "--name", "default_recipe_mrpc_anti_windup"),
         ),
-        ("default_recipe_rte.json", "default_recipe_mrpc.json", "default_recipe_rte_anti_windup.json"),
+        ("default_recipe_rte.json", "default_recipe_mrpc.json", "default_recipe_rte_anti_windup.json",
+         "default_recipe_mrpc_anti_windup.json"),
         long=True,
     ),
     Experiment(
