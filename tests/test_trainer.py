@@ -829,6 +829,18 @@ def default_recipe_args(output_dir, **overrides) -> TopTrainingArguments:
     return TopTrainingArguments(**(values | overrides))
 
 
+def evaluated_default_recipe_trainer(checkpoint, output_dir, train_rows: int, **overrides) -> TopTrainer:
+    """A TopTrainer with the library's recipe, `train_rows` training rows and 16 evaluation rows."""
+    return TopTrainer(
+        model=TopBertForSequenceClassification.from_pretrained(checkpoint),
+        teacher_model=BertForSequenceClassification.from_pretrained(checkpoint),
+        args=default_recipe_args(output_dir, **overrides),
+        train_dataset=make_dataset(train_rows),
+        eval_dataset=make_dataset(16, seed=1),
+        data_collator=collate,
+    )
+
+
 def test_the_default_recipe_reaches_the_target_in_125_steps_without_evaluation(tiny_bert_dir, tmp_path):
     teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir)
     student = TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
@@ -843,18 +855,9 @@ def test_the_default_recipe_reaches_the_target_in_125_steps_without_evaluation(t
 
 
 def test_a_run_that_misses_its_target_says_so_in_the_log_metrics_state_and_card(tiny_bert_dir, tmp_path, caplog):
-    teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir)
-    student = TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
     # Masks this slow cannot follow the target in 20 steps: the model ends (almost) dense.
-    args = default_recipe_args(tmp_path, target_sparsity=0.45, max_steps=20, mask_learning_rate=1e-4)
-    eval_dataset = make_dataset(16, seed=1)
-    trainer = TopTrainer(
-        model=student,
-        teacher_model=teacher,
-        args=args,
-        train_dataset=make_dataset(160),
-        eval_dataset=eval_dataset,
-        data_collator=collate,
+    trainer = evaluated_default_recipe_trainer(
+        tiny_bert_dir, tmp_path, 160, target_sparsity=0.45, max_steps=20, mask_learning_rate=1e-4
     )
     with caplog.at_level("WARNING", logger="transformers_top.training.trainer"):
         metrics = trainer.train().metrics
@@ -872,18 +875,9 @@ def test_a_run_that_misses_its_target_says_so_in_the_log_metrics_state_and_card(
 
 
 def test_a_run_that_goes_past_its_target_says_so_in_the_log_metrics_and_card(tiny_bert_dir, tmp_path, caplog):
-    teacher = BertForSequenceClassification.from_pretrained(tiny_bert_dir)
-    student = TopBertForSequenceClassification.from_pretrained(tiny_bert_dir)
     # Pruning gates open and rank bins closed, learning too slowly to move in 8 steps: the model prunes far past 0.2.
-    args = default_recipe_args(tmp_path, target_sparsity=0.2, max_steps=8, mask_learning_rate=1e-6)
-    eval_dataset = make_dataset(16, seed=1)
-    trainer = TopTrainer(
-        model=student,
-        teacher_model=teacher,
-        args=args,
-        train_dataset=make_dataset(64),
-        eval_dataset=eval_dataset,
-        data_collator=collate,
+    trainer = evaluated_default_recipe_trainer(
+        tiny_bert_dir, tmp_path, 64, target_sparsity=0.2, max_steps=8, mask_learning_rate=1e-6
     )
     set_masks(trainer, gate=10.0, bins=-10.0)
     with caplog.at_level("WARNING", logger="transformers_top.training.trainer"):

@@ -138,6 +138,18 @@ def _hyperparameters(name: str, value: Any) -> None:
             raise ValueError(f"card field {name}[{key!r}] must be a str, int, finite float or bool, got {item!r}")
 
 
+def target_miss(realized: float, target: float, tolerance: float) -> str | None:
+    """
+    `"short"` when the realized sparsity is below the target by more than `tolerance`, `"past"` when it is above it
+    by more than `tolerance`, else `None`.
+    """
+    if realized < target - tolerance:
+        return "short"
+    if realized > target + tolerance:
+        return "past"
+    return None
+
+
 @dataclass
 class TopModelCardData:
     """
@@ -233,18 +245,11 @@ class TopModelCardData:
 
     @property
     def target_miss(self) -> str | None:
-        """
-        `"short"` when the realized sparsity is below the target by more than the tolerance (0.01 unless given),
-        `"past"` when it is above it by more than the tolerance, else `None`.
-        """
+        """`target_miss` of the realized and target sparsity (tolerance 0.01 unless given); `None` without them."""
         if self.realized_sparsity is None or self.target_sparsity is None:
             return None
         tolerance = 0.01 if self.target_sparsity_tolerance is None else self.target_sparsity_tolerance
-        if self.realized_sparsity < self.target_sparsity - tolerance:
-            return "short"
-        if self.realized_sparsity > self.target_sparsity + tolerance:
-            return "past"
-        return None
+        return target_miss(self.realized_sparsity, self.target_sparsity, tolerance)
 
     def _require(self, needed: str, *dependents: str) -> None:
         if getattr(self, needed) is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..sharing.model_card import target_miss
+
 
 def missed_target_message(realized: float, args: Any) -> str | None:
     """
@@ -12,13 +14,14 @@ def missed_target_message(realized: float, args: Any) -> str | None:
     asked; past it, it removes more FLOPs than asked and usually pays for them in accuracy.
     """
     target, tolerance = args.target_sparsity, args.target_sparsity_tolerance
-    if realized < target - tolerance:
+    miss = target_miss(realized, target, tolerance)
+    if miss == "short":
         return (
             f"The final model removes {realized:.4f} of the encoder FLOPs on real tokens, short of target_sparsity "
             f"{target:g} by more than target_sparsity_tolerance {tolerance:g}. Train longer, with a higher "
             "mask_learning_rate, or with a slightly higher target_sparsity."
         )
-    if realized > target + tolerance:
+    if miss == "past":
         return (
             f"The final model removes {realized:.4f} of the encoder FLOPs on real tokens, past target_sparsity "
             f"{target:g} by more than target_sparsity_tolerance {tolerance:g}: it prunes more than asked, which "
