@@ -113,7 +113,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target_sparsity_tolerance", type=float, help="passed to the ToP runs")
     parser.add_argument("--group_by_length", action="store_true", help="length-grouped training batches")
     parser.add_argument(
-        "--lagrangian_anti_windup", action="store_true", help="the ToP runs with TopTrainingArguments' switch on"
+        "--lagrangian_anti_windup",
+        choices=("on", "off"),
+        help="TopTrainingArguments' switch for the ToP runs (default: the trainer's, on)",
     )
     parser.add_argument("--bf16", action="store_true", help="train under bfloat16 autocast; evaluate in float32")
     parser.add_argument(
@@ -163,7 +165,7 @@ class Benchmark:
             "frozen": args.frozen_plan_ratio,
             "tol": args.target_sparsity_tolerance,
             "glen": "" if args.group_by_length else None,
-            "aw": "" if args.lagrangian_anti_windup else None,
+            "aw": args.lagrangian_anti_windup,
             "bf16": "" if args.bf16 else None,
             "final": "" if args.final_model else None,
             "s": args.seed if args.seed != 42 else None,
@@ -259,8 +261,8 @@ class Benchmark:
         for name in ("frozen_plan_ratio", "target_sparsity_tolerance"):
             if getattr(self.args, name) is not None:
                 extra += [f"--{name}", str(getattr(self.args, name))]
-        if self.args.lagrangian_anti_windup:
-            extra += ["--lagrangian_anti_windup", "True"]
+        if self.args.lagrangian_anti_windup is not None:
+            extra += ["--lagrangian_anti_windup", str(self.args.lagrangian_anti_windup == "on")]
         run_dir = self.work_dir / f"{method}-{target:g}{self.variant}"
         options = (*self.training_options(self.teacher_rows()), "--target_sparsity", str(target), *extra, *options)
         return self.run(method, f"target {target:g}", run_dir, *options)

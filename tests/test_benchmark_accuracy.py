@@ -73,10 +73,10 @@ def test_non_default_settings_name_the_run_folders(tiny_task):
     root, _ = tiny_task
     args = accuracy.parse_args(
         ["--task", "sst2", "--data_dir", str(root / "data"), "--bf16", "--target_sparsity_tolerance", "0",
-         "--frozen_plan_ratio", "0", "--final_model", "--lagrangian_anti_windup"]
+         "--frozen_plan_ratio", "0", "--final_model", "--lagrangian_anti_windup", "off"]
     )  # fmt: skip
     bench = accuracy.Benchmark(args)
-    assert bench.variant == "-frozen0-tol0-aw-bf16-final"
+    assert bench.variant == "-frozen0-tol0-awoff-bf16-final"
     options = bench.training_options(teacher_rows=96)
     assert "--bf16" in options and "--load_best_model_at_end" not in options and "--eval_strategy" not in options
     assert accuracy.Benchmark(accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data")])).variant == ""

@@ -24,7 +24,7 @@ def test_defaults_are_the_recipe_of_docs_training(tmp_path):
     assert args.learning_rate == 3e-5
     assert args.num_bins == 25
     assert args.mask_learning_rate == 0.1 and args.lagrangian_learning_rate == 0.05
-    assert args.lagrangian_anti_windup is False
+    assert args.lagrangian_anti_windup is True
     assert args.sparsity_warmup_steps == 0 and args.sparsity_warmup_ratio == 0.5
     assert args.frozen_plan_steps == 0 and args.frozen_plan_ratio is None  # 0.3, after the warm-up
     assert args.prune_layers is None and args.rank_distill_layers is None

@@ -51,11 +51,11 @@ class TopTrainingArguments(TrainingArguments):
             Constant learning rate of the mask log-alphas (AdamW, no weight decay).
         lagrangian_learning_rate (`float`, defaults to 0.05):
             Constant learning rate of the two Lagrange multipliers (AdamW, gradient ascent).
-        lagrangian_anti_windup (`bool`, defaults to `False`):
+        lagrangian_anti_windup (`bool`, defaults to `True`):
             Let the linear multiplier `lambda_1` push the expected sparsity only towards the current target: while its
             sign would push it further past (or further short of) the target, its term exerts no force on the masks,
-            though `lambda_1` itself keeps its gradient-ascent update and unwinds. Not in the original method; see
-            `docs/method.md`.
+            though `lambda_1` itself keeps its gradient-ascent update and unwinds. Not in the original method (`False`
+            gives the method's plain Lagrangian); see `docs/method.md`.
         distill_temperature (`float`, defaults to 2.0):
             Temperature `tau` of the logit distillation `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`.
         rank_distill_alpha (`float`, defaults to 1e-2):
@@ -115,7 +115,7 @@ class TopTrainingArguments(TrainingArguments):
         default=0.05, metadata={"help": "Constant learning rate of the Lagrange multipliers (gradient ascent)."}
     )
     lagrangian_anti_windup: bool = field(
-        default=False,
+        default=True,
         metadata={
             "help": "Let lambda_1 push the expected sparsity only towards the target (no overshoot from windup)."
         },
