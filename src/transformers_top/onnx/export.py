@@ -119,6 +119,7 @@ def quantize_int8(fp32_path: str | os.PathLike, int8_path: str | os.PathLike) ->
         str(int8_path),
         op_types_to_quantize=list(INT8_OPERATORS),
         per_channel=True,
+        reduce_range=True,
         weight_type=QuantType.QInt8,
     )
     return Path(int8_path)
