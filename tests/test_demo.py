@@ -41,4 +41,3 @@ def test_the_pruning_job_is_the_default_recipe_evaluated_once_the_target_is_reac
     assert training_args.eval_steps == 25 and training_args.load_best_model_at_end
     assert training_args.lagrangian_anti_windup is True and training_args.plan_freeze_rule is None
     assert Path(job[job.index("--output_dir") + 1]) == tmp_path / "model"
-
