@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output_dir", default="demo-output", help="where everything is written")
     parser.add_argument("--teacher_samples", type=int, default=9600, help="SST-2 sentences for the teacher")
     parser.add_argument("--prune_samples", type=int, default=6400, help="SST-2 sentences of the pruning run")
-    parser.add_argument("--target_sparsity", type=float, default=0.45, help="FLOPs fraction to remove (real tokens)")
+    parser.add_argument("--target_sparsity", type=float, default=0.40, help="FLOPs fraction to remove (real tokens)")
     parser.add_argument("--latency_rounds", type=int, default=3, help="timed passes over the dev set per model")
     parser.add_argument(
         "--latency_sentences", type=int, default=300, help="dev sentences timed one at a time (batch-1 latency)"

@@ -88,10 +88,11 @@ def test_batch_equals_one_by_one(minilm, sst2_batch):
 
 def test_a_bfloat16_model_ranks_in_float32_so_a_batch_keeps_what_its_rows_keep_alone(minilm_path, shared_data):
     """
-    A model cast to bfloat16 decides which tokens to keep from float32 queries, keys, scores and importance: the
-    first decision of a batch of real reviews keeps exactly the tokens each review keeps alone. (With bfloat16
-    probabilities, 6 of 48 IMDB reviews kept other tokens at the first decision; the later decisions still see the
-    bfloat16 noise of the layers between them, see docs/method.md.)
+    A model cast to bfloat16 decides which tokens to keep from float32 queries, keys, scores and importance: where
+    the first decision's input is the same in a batch as alone, it keeps exactly the same tokens. (With bfloat16
+    probabilities, 6 of 48 IMDB reviews kept other tokens at the first decision.) Where the CPU's bfloat16 products
+    depend on the batch's shape (AVX2 CPUs without bfloat16 instructions), the layers before it already differ by
+    bfloat16 rounding, and at most one pair of near-equal tokens swaps at the boundary (see docs/method.md).
     """
     import json
 
@@ -110,10 +111,16 @@ def test_a_bfloat16_model_ranks_in_float32_so_a_batch_keeps_what_its_rows_keep_a
         for row in range(6):
             length = int(batch["attention_mask"][row].sum())
             with torch.no_grad():
-                alone = model(input_ids=batch["input_ids"][row : row + 1, :length], importance_layers=[1])
-            # Layer 1's importance ranks the tokens of the first decision: the same order in the batch and alone.
+                alone = model(
+                    input_ids=batch["input_ids"][row : row + 1, :length],
+                    importance_layers=[1],
+                    output_hidden_states=True,
+                )
+            # Layer 1's importance ranks the tokens of the first decision.
             in_batch = output.token_importance[1][row, 1:length].argsort(descending=True, stable=True)
             by_itself = alone.token_importance[1][0, 1:length].argsort(descending=True, stable=True)
-            kept = 1 + -(-(length - 1) * 7 // 10)  # [CLS] and ceil(0.7 * (length - 1))
-            assert set(in_batch[: kept - 1].tolist()) == set(by_itself[: kept - 1].tolist()), row
+            kept = -(-(length - 1) * 7 // 10)  # ceil(0.7 * (length - 1)) tokens besides [CLS]
+            swapped = len(set(in_batch[:kept].tolist()) - set(by_itself[:kept].tolist()))
+            same_input = torch.equal(output.hidden_states[1][row, :length], alone.hidden_states[1][0])
+            assert swapped == 0 if same_input else swapped <= 1, (start + row, swapped)
     assert importance_dtypes == {torch.float32}
