@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from transformers_top.sharing.hardware import cpu_model
+from transformers_top.sharing.hardware import cpu_features, cpu_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The real data sets beside the repository (see its README); the benchmarks read them from there.
@@ -95,6 +95,7 @@ def environment(threads: int | None = None) -> dict[str, Any]:
         "git_commit": git_commit(),
         "versions": library_versions(),
         "cpu_model": cpu_model(),
+        "cpu_features": cpu_features(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads() if threads is None else threads,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

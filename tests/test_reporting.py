@@ -9,6 +9,7 @@ from torch import nn
 
 from transformers_top import TopBertConfig
 from transformers_top.models.flops import plan_lengths
+from transformers_top.sharing import hardware
 from transformers_top.sharing.hardware import describe_hardware, hardware_line
 from transformers_top.sharing.kept_tokens_plot import kept_token_fractions, plot_kept_tokens
 
@@ -70,3 +71,27 @@ def test_describe_hardware_names_the_machine():
 def test_hardware_line_names_cpu_threads_and_torch():
     line = hardware_line({"cpu": "Some CPU", "torch_threads": 2, "torch": "2.13.0"})
     assert line == "Some CPU, 2 threads, torch 2.13.0"
+
+
+def test_hardware_line_names_the_instruction_sets_when_known():
+    line = hardware_line({"cpu": "AMD EPYC", "cpu_features": "AVX2", "torch_threads": 2, "torch": "2.13.0"})
+    assert line == "AMD EPYC (AVX2), 2 threads, torch 2.13.0"
+    unknown = {"cpu": "Some CPU", "cpu_features": "unknown", "torch_threads": 1, "torch": "2.13.0"}
+    assert hardware_line(unknown) == "Some CPU, 1 threads, torch 2.13.0"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("fpu sse2 avx fma avx2", "AVX2"),
+        ("avx2 avx512f avx512_vnni avx512_bf16 amx_bf16 amx_tile", "AMX, AVX512-BF16, AVX512-VNNI, AVX-512, AVX2"),
+        ("fpu sse2", "none"),
+    ],
+)
+def test_cpu_features_reads_the_matrix_instruction_sets_from_cpuinfo(flags, expected, monkeypatch, tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: {flags}\n")
+    real_path = hardware.Path
+    monkeypatch.setattr(hardware, "Path", lambda name: cpuinfo if name == "/proc/cpuinfo" else real_path(name))
+    assert hardware.cpu_features() == expected
+    assert hardware.cpu_model() == "Test CPU"

@@ -21,10 +21,39 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+#: The x86 instruction sets that decide the speed of float32, int8 and bfloat16 products, by `/proc/cpuinfo` flag,
+#: widest first: two CPUs of one model name may differ in them (a virtual machine may hide some).
+MATRIX_FEATURES = (
+    ("amx_bf16", "AMX"),
+    ("avx512_bf16", "AVX512-BF16"),
+    ("avx512_vnni", "AVX512-VNNI"),
+    ("avx_vnni", "AVX-VNNI"),
+    ("avx512f", "AVX-512"),
+    ("avx2", "AVX2"),
+)
+
+
+def cpu_features() -> str:
+    """
+    The matrix-relevant instruction sets of this CPU (`MATRIX_FEATURES`), e.g. `"AVX-512, AVX2"`, from the flags of
+    `/proc/cpuinfo`; `"unknown"` where that file does not exist, `"none"` when it lists none of them.
+    """
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), None)
+    if flags is None:
+        return "unknown"
+    present = [name for flag, name in MATRIX_FEATURES if flag in flags]
+    return ", ".join(present) or "none"
+
+
 def describe_hardware() -> dict[str, str | int]:
-    """CPU model, logical cores, torch intra-op threads and library versions of this machine."""
+    """CPU model and instruction sets, logical cores, torch intra-op threads and library versions of this machine."""
     return {
         "cpu": cpu_model(),
+        "cpu_features": cpu_features(),
         "logical_cores": os.cpu_count() or 1,
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -34,9 +63,11 @@ def describe_hardware() -> dict[str, str | int]:
 
 
 def hardware_line(hardware: dict[str, str | int] | None = None) -> str:
-    """One line for a model card's `latency_hardware`: CPU, threads and torch version."""
+    """One line for a model card's `latency_hardware`: CPU (with its instruction sets when known), threads, torch."""
     hardware = hardware or describe_hardware()
-    return f"{hardware['cpu']}, {hardware['torch_threads']} threads, torch {hardware['torch']}"
+    features = hardware.get("cpu_features")
+    cpu = f"{hardware['cpu']} ({features})" if features and features != "unknown" else hardware["cpu"]
+    return f"{cpu}, {hardware['torch_threads']} threads, torch {hardware['torch']}"
 
 
-__all__ = ["cpu_model", "describe_hardware", "hardware_line"]
+__all__ = ["MATRIX_FEATURES", "cpu_features", "cpu_model", "describe_hardware", "hardware_line"]
