@@ -82,6 +82,20 @@ def test_non_default_settings_name_the_run_folders(tiny_task):
     assert accuracy.Benchmark(accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data")])).variant == ""
 
 
+@pytest.mark.parametrize(("switch", "passed"), [("on", ["True"]), ("off", ["False"]), (None, [])])
+def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, switch, passed):
+    root, _ = tiny_task
+    options = ["--task", "sst2", "--data_dir", str(root / "data")]
+    bench = accuracy.Benchmark(accuracy.parse_args(options + (["--lagrangian_anti_windup", switch] if switch else [])))
+    runs = []
+    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
+    bench.top("top", 0.3)
+    ((run_dir, run_options),) = runs
+    given = [run_options[i + 1] for i, name in enumerate(run_options) if name == "--lagrangian_anti_windup"]
+    assert given == passed  # None: the trainer's default (on) decides
+    assert run_dir == "top-0.3" + (f"-aw{switch}" if switch else "")
+
+
 def test_bad_options_are_refused(tiny_task, capsys):
     root, _ = tiny_task
     for options, message in (
