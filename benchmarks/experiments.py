@@ -66,6 +66,12 @@ EXPERIMENTS = (
         ("batch_invariance.json",),
     ),
     Experiment(
+        "batch-invariance-avx2",
+        "the same on a CPU without bfloat16 or VNNI instructions (AVX2 only), where bfloat16 products depend on shape",
+        (("benchmarks/batch_invariance.py", "--reviews", "48", "--name", "batch_invariance_avx2"),),
+        ("batch_invariance_avx2.json",),
+    ),
+    Experiment(
         "demo",
         "make demo's job: MiniLM-L6 fine-tuned on 9,600 SST-2 sentences, pruned by the default recipe in 200 steps",
         (
