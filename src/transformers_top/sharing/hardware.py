@@ -10,15 +10,18 @@ import torch
 import transformers
 
 
+def _cpuinfo_value(key: str) -> str | None:
+    """The value of the first `key : value` line of `/proc/cpuinfo`, or `None` (no such line, or no such file)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith(key)), None)
+
+
 def cpu_model() -> str:
     """The CPU model name from `/proc/cpuinfo`, or `platform.processor()` where that file does not exist."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+    return _cpuinfo_value("model name") or platform.processor() or platform.machine() or "unknown"
 
 
 #: The x86 instruction sets that decide the speed of float32, int8 and bfloat16 products, by `/proc/cpuinfo` flag,
@@ -38,14 +41,10 @@ def cpu_features() -> str:
     The matrix-relevant instruction sets of this CPU (`MATRIX_FEATURES`), e.g. `"AVX-512, AVX2"`, from the flags of
     `/proc/cpuinfo`; `"unknown"` where that file does not exist, `"none"` when it lists none of them.
     """
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), None)
+    flags = _cpuinfo_value("flags")
     if flags is None:
         return "unknown"
-    present = [name for flag, name in MATRIX_FEATURES if flag in flags]
+    present = [name for flag, name in MATRIX_FEATURES if flag in flags.split()]
     return ", ".join(present) or "none"
 
 
