@@ -42,7 +42,8 @@ Arguments of this script (the rest are `TopTrainingArguments`):
 - `--model_name_or_path`: the checkpoint the student starts from: a fine-tuned classifier, or with
   `--do_finetune_teacher` a pretrained model that is fine-tuned into the teacher first (saved in
   `--teacher_output_dir`, default `OUTPUT_DIR-teacher`,
-  and reused when the job is run again; delete that folder to fine-tune anew).
+  and reused when the job is run again; delete that folder to fine-tune anew). The fine-tuning saves checkpoints there
+  as the pruning run does (`--save_steps`), so an interrupted one resumes from its last checkpoint.
 - `--teacher_name_or_path`: the fine-tuned, unpruned teacher (defaults to `--model_name_or_path`).
 - `--tokenizer_name`: defaults to `--model_name_or_path`.
 - `--do_finetune_teacher`, `--teacher_num_train_epochs`, `--teacher_learning_rate`, `--teacher_max_steps`.
@@ -136,7 +137,8 @@ class ModelArguments:
         default=False,
         metadata={
             "help": "Fine-tune --model_name_or_path on the train split with a plain Trainer first; the result is the "
-            "teacher and initialises the student (saved in --teacher_output_dir, reused when present)."
+            "teacher and initialises the student (saved in --teacher_output_dir, reused when present; an interrupted "
+            "fine-tuning resumes from its last checkpoint there)."
         },
     )
     teacher_output_dir: str | None = field(
@@ -320,11 +322,13 @@ def check_teacher_config(config: PretrainedConfig, path: str, num_labels: int) -
 def teacher_training_args(model_args: ModelArguments, training_args: TopTrainingArguments) -> TrainingArguments:
     """
     Arguments of the plain `Trainer` runs on the teacher (fine-tuning, evaluation): those of the pruning run (batch
-    sizes, seed, logging, ...) with the teacher's epochs, learning rate and steps, no evaluation during training, in
-    `--teacher_output_dir` (default `OUTPUT_DIR-teacher`), without
-    checkpoints or Hub pushes.
+    sizes, seed, logging, checkpoint interval, ...) with the teacher's epochs, learning rate and steps, no evaluation
+    during training, in `--teacher_output_dir` (default `OUTPUT_DIR-teacher`), without Hub pushes. Checkpoints are
+    saved as the pruning run saves them (`--save_strategy best`, which needs evaluation, saves every `--save_steps`),
+    so an interrupted fine-tuning resumes.
     """
     shared = {arg.name: getattr(training_args, arg.name) for arg in dataclasses.fields(TrainingArguments) if arg.init}
+    save_strategy = training_args.save_strategy if training_args.save_strategy in ("no", "epoch") else "steps"
     return TrainingArguments(
         **shared
         | {
@@ -333,7 +337,7 @@ def teacher_training_args(model_args: ModelArguments, training_args: TopTraining
             "learning_rate": model_args.teacher_learning_rate,
             "max_steps": model_args.teacher_max_steps,
             "eval_strategy": "no",
-            "save_strategy": "no",
+            "save_strategy": save_strategy,
             "load_best_model_at_end": False,
             "push_to_hub": False,
             "resume_from_checkpoint": None,
@@ -363,9 +367,24 @@ def finetune_teacher(
             "label2id": {name: index for index, name in enumerate(label_names)},
         }
     model = AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path, **label_kwargs)
-    trainer = Trainer(model=model, args=teacher_args, **trainer_kwargs)
-    logger.info("*** Fine-tuning the teacher ***")
-    result = trainer.train()
+    return train_teacher(Trainer(model=model, args=teacher_args, **trainer_kwargs))
+
+
+def train_teacher(trainer: Trainer) -> str:
+    """
+    Fine-tune the teacher with its plain `Trainer`, resuming from the last checkpoint in its output folder (a run that
+    was interrupted), then save it there with its training metrics.
+
+    Returns:
+        `str`: the teacher's directory.
+    """
+    teacher_dir = trainer.args.output_dir
+    last_checkpoint = get_last_checkpoint(teacher_dir) if os.path.isdir(teacher_dir) else None
+    if last_checkpoint is None:
+        logger.info("*** Fine-tuning the teacher ***")
+    else:
+        logger.info(f"*** Fine-tuning the teacher: resuming at {last_checkpoint} ***")
+    result = trainer.train(resume_from_checkpoint=last_checkpoint)
     trainer.save_model()
     trainer.log_metrics("train", result.metrics)
     trainer.save_metrics("train", result.metrics)

@@ -38,7 +38,8 @@ Arguments of this script (the rest are `TopTrainingArguments`):
 
 - `--model_name_or_path`, `--teacher_name_or_path`, `--tokenizer_name` (a fast tokenizer: the windows need its
   offset mappings), `--config_overrides`, `--eval_teacher`: as in `run_glue_top.py`, for question-answering models.
-- `--do_finetune_teacher`, `--teacher_output_dir` (default `OUTPUT_DIR-teacher`, reused when the job runs again),
+- `--do_finetune_teacher`, `--teacher_output_dir` (default `OUTPUT_DIR-teacher`, reused when the job runs again;
+  an interrupted fine-tuning resumes from its last checkpoint there),
   `--teacher_num_train_epochs` (default 2), `--teacher_learning_rate` (default 5e-5), `--teacher_max_steps`.
 - `--train_file`, `--validation_file`: SQuAD JSON files; or `--dataset_name` (`squad`, `squad_v2`, ...) and
   `--dataset_config_name`, loaded from the Hub.
@@ -74,7 +75,14 @@ from pathlib import Path
 import run_glue_top
 import torch
 from datasets import Dataset, DatasetDict, load_dataset
-from run_glue_top import argument_given, parse_arguments, start_job, teacher_training_args, train_and_save
+from run_glue_top import (
+    argument_given,
+    parse_arguments,
+    start_job,
+    teacher_training_args,
+    train_and_save,
+    train_teacher,
+)
 from squad_data import (
     SQUAD_FEATURES,
     postprocess_predictions,
@@ -326,13 +334,7 @@ def finetune_teacher(model_args: ModelArguments, teacher_args: TrainingArguments
         logger.info(f"Reusing the fine-tuned teacher in {teacher_dir} (delete it to fine-tune again)")
         return teacher_dir
     model = AutoModelForQuestionAnswering.from_pretrained(model_args.model_name_or_path)  # a new, random span head
-    trainer = Trainer(model=model, args=teacher_args, **trainer_kwargs)
-    logger.info("*** Fine-tuning the teacher ***")
-    result = trainer.train()
-    trainer.save_model()
-    trainer.log_metrics("train", result.metrics)
-    trainer.save_metrics("train", result.metrics)
-    return teacher_dir
+    return train_teacher(Trainer(model=model, args=teacher_args, **trainer_kwargs))
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

@@ -15,9 +15,19 @@ import pytest
 import torch
 from conftest import TINY_BERT
 from safetensors import safe_open
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertModel, BertTokenizer
+from safetensors.torch import load_file
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    BertForSequenceClassification,
+    BertModel,
+    BertTokenizer,
+    Trainer,
+    TrainerCallback,
+)
 
-from transformers_top import TopBertForSequenceClassification
+from transformers_top import TopBertForSequenceClassification, TopTrainingArguments
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "run_glue_top.py"
 WORDS = [f"w{index}" for index in range(TINY_BERT["vocab_size"] - 5)]
@@ -250,3 +260,54 @@ def test_evaluation_only_runs_the_model_as_loaded_with_config_overrides(
         json.loads((tmp_path / "plan" / "eval_results.json").read_text())["eval_sparsity"] == pruned["eval_sparsity"]
     )
     assert not (tmp_path / "plan" / "config.json").exists()  # nothing was trained, nothing saved
+
+
+class _Interrupted(Exception):
+    """Stands for a killed process: raised by `_InterruptAfterStep` in the middle of training."""
+
+
+class _InterruptAfterStep(TrainerCallback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:  # before the step's checkpoint would be written
+            raise _Interrupted
+
+
+def _teacher_trainer(run_glue_top, output_dir: Path, callbacks: list[TrainerCallback]) -> Trainer:
+    """A plain Trainer fine-tuning a fresh tiny classifier for 6 steps, checkpoints every 2, as the job's teacher."""
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(**TINY_BERT))
+    generator = torch.Generator().manual_seed(0)
+    rows = [
+        {"input_ids": torch.randint(5, TINY_BERT["vocab_size"], (12,), generator=generator), "labels": index % 2}
+        for index in range(24)
+    ]
+    pruning_args = TopTrainingArguments(
+        output_dir=str(output_dir.with_name("student")), save_steps=2, save_strategy="best", eval_strategy="steps",
+        metric_for_best_model="loss", per_device_train_batch_size=4, seed=3, report_to="none", use_cpu=True,
+    )  # fmt: skip
+    model_args = run_glue_top.ModelArguments(
+        model_name_or_path="unused", teacher_output_dir=str(output_dir), teacher_max_steps=6
+    )
+    teacher_args = run_glue_top.teacher_training_args(model_args, pruning_args)
+    return Trainer(model=model, args=teacher_args, train_dataset=rows, callbacks=callbacks)
+
+
+def test_an_interrupted_teacher_fine_tuning_resumes_from_its_last_checkpoint(run_glue_top, tmp_path, caplog):
+    """A teacher fine-tuning of hours survives the end of a session: run again, it resumes where it stopped."""
+    uninterrupted = run_glue_top.train_teacher(_teacher_trainer(run_glue_top, tmp_path / "whole" / "teacher", []))
+    interrupted = tmp_path / "interrupted" / "teacher"
+    with pytest.raises(_Interrupted):
+        run_glue_top.train_teacher(_teacher_trainer(run_glue_top, interrupted, [_InterruptAfterStep(5)]))
+    assert sorted(path.name for path in interrupted.iterdir()) == ["checkpoint-2", "checkpoint-4"]
+
+    with caplog.at_level("INFO", logger="run_glue_top"):
+        run_glue_top.train_teacher(_teacher_trainer(run_glue_top, interrupted, []))
+    assert f"resuming at {interrupted / 'checkpoint-4'}" in caplog.text
+    state = json.loads((interrupted / "checkpoint-6" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6
+    expected = load_file(Path(uninterrupted) / "model.safetensors")
+    resumed = load_file(interrupted / "model.safetensors")
+    assert max((expected[name] - resumed[name]).abs().max().item() for name in expected) < 1e-6
