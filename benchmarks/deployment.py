@@ -7,6 +7,9 @@ Deployment speed: six variants of a model, PyTorch and ONNX Runtime, dense and p
   pruned`, `ort dense fp32`, `ort pruned fp32`, `ort dense int8`, `ort pruned int8`): accuracy on every evaluation
   text, the FLOPs reduction on their real tokens, the batch-1 latency (median over the first `--latency_texts`
   texts, one at a time) and the batch-32 throughput (texts/s, batches in data order and sorted by length).
+- `--task squad --model DIR --teacher DIR`: a pruned question-answering model and its teacher on the windows (384
+  tokens, stride 128) of the SQuAD v1.1 validation questions: SQuAD F1 and exact match, the FLOPs reduction on the
+  windows' real tokens and padded to 384, the batch-1 latency per window and the batch-32 throughput (windows/s).
 - `--synthetic`: a bert-base-shaped model with random weights at 512 tokens, fixed plans at `--targets` FLOPs
   reductions (the `front` and `gradual` plans of `benchmarks/latency.py`), batch sizes `--batch_sizes`: the latency
   of the same six variants.
@@ -17,6 +20,8 @@ Results go to `benchmarks/results/<--name>.json`.
 
 ```bash
 python benchmarks/deployment.py --task sst2 --model benchmarks/work/demo/model --teacher benchmarks/work/demo/teacher
+python benchmarks/deployment.py --task squad --model benchmarks/work/squad/top-0.5 \
+    --teacher benchmarks/work/squad/teacher
 python benchmarks/deployment.py --synthetic --targets 4 --batch_sizes 1 8
 ```
 """
@@ -26,20 +31,35 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
-from common import REPO_ROOT, SHARED_DATA, run_delay_seconds, save_results
+from common import REPO_ROOT, RESULTS_DIR, SHARED_DATA, run_delay_seconds, save_results
 from latency import BERT_BASE, CONTENTION_LIMIT, make_inputs, solve_plan, top_model_like
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
+from transformers import (
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    BertForSequenceClassification,
+)
 
 from transformers_top import top_model_class
 from transformers_top.models.flops import flops_metrics
-from transformers_top.onnx import TopOnnxModelForSequenceClassification, export_onnx
+from transformers_top.onnx import (
+    TopOnnxModelForQuestionAnswering,
+    TopOnnxModelForSequenceClassification,
+    export_onnx,
+)
 
-#: The evaluation texts of each task (relative to ../shared/data), their text column and truncation length.
+#: The evaluation texts of each classification task (relative to ../shared/data), their text column and truncation
+#: length.
 TASKS = {"sst2": ("sst2/dev.tsv", "sentence", 64), "imdb": ("imdb/test_2k_seed13.jsonl", "text", 512)}
+#: The question-answering task's validation questions (relative to ../shared/data).
+SQUAD_FILE = "squad/validation-v1.1.json"
 VARIANTS = (
     "pytorch dense",
     "pytorch pruned",
@@ -51,10 +71,10 @@ VARIANTS = (
 THROUGHPUT_BATCH = 32
 
 
-def load_texts(task: str) -> tuple[list[str], list[int]]:
-    """The task's evaluation texts and labels, read from ../shared/data."""
+def load_texts(task: str, data_dir: Path = SHARED_DATA) -> tuple[list[str], list[int]]:
+    """The task's evaluation texts and labels, read from `data_dir` (../shared/data)."""
     path, column, _ = TASKS[task]
-    path = SHARED_DATA / path
+    path = data_dir / path
     if path.suffix == ".jsonl":
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         return [row[column] for row in rows], [int(row["label"]) for row in rows]
@@ -64,24 +84,32 @@ def load_texts(task: str) -> tuple[list[str], list[int]]:
     return [row[column] for row in rows], [int(row["label"]) for row in rows]
 
 
-def variants(model_dir: Path, teacher_dir: Path, work_dir: Path, threads: int) -> dict[str, object]:
-    """The six callables, each taking tokenizer outputs (torch) and returning logits."""
-    teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir).eval()
+def variants(
+    model_dir: Path, teacher_dir: Path, work_dir: Path, threads: int, question_answering: bool = False
+) -> dict[str, object]:
+    """The six callables (classifiers, or question-answering models), each taking tokenizer outputs (torch)."""
+    auto_class = AutoModelForQuestionAnswering if question_answering else AutoModelForSequenceClassification
+    teacher = auto_class.from_pretrained(teacher_dir).eval()
     model_type = json.loads((model_dir / "config.json").read_text())["model_type"]
-    pruned = top_model_class(model_type).from_pretrained(model_dir).eval()
-    return variants_of(teacher, pruned, work_dir, threads)
+    pruned = top_model_class(model_type, auto_class.__name__).from_pretrained(model_dir).eval()
+    ort_class = TopOnnxModelForQuestionAnswering if question_answering else TopOnnxModelForSequenceClassification
+    return variants_of(teacher, pruned, work_dir, threads, ort_class)
+
+
+def outputs_of(run, batch: dict[str, torch.Tensor]):
+    with torch.inference_mode():
+        return run(**batch)
 
 
 def logits_of(run, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    with torch.inference_mode():
-        return run(**batch).logits
+    return outputs_of(run, batch).logits
 
 
 def timed(run, batches: list[dict[str, torch.Tensor]]) -> tuple[float, float]:
     """Seconds of one pass over `batches`, and the fraction of it this process waited for a CPU."""
     waited, start = run_delay_seconds(), time.perf_counter()
     for batch in batches:
-        logits_of(run, batch)
+        outputs_of(run, batch)
     elapsed = time.perf_counter() - start
     return elapsed, (run_delay_seconds() - waited) / elapsed
 
@@ -105,7 +133,7 @@ def interleaved(runs: dict[str, object], batches: list[dict[str, torch.Tensor]],
 
 
 def task_benchmark(args: argparse.Namespace) -> dict:
-    texts, labels = load_texts(args.task)
+    texts, labels = load_texts(args.task, args.data_dir)
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     max_length = TASKS[args.task][2]
     runs = variants(args.model, args.teacher, args.work_dir / args.name, args.threads)
@@ -127,15 +155,7 @@ def task_benchmark(args: argparse.Namespace) -> dict:
         expected = torch.tensor([labels[index] for index in by_length])
         rows[name] = {"accuracy": float((predictions == expected).float().mean()),
                       "flops_reduction": reduction if "pruned" in name else 1.0}  # fmt: skip
-    for label, batches, per in (
-        ("batch1", singles, len(singles)),
-        ("throughput_data_order", data_order, len(texts)),
-        ("throughput_sorted", sorted_batches, len(texts)),
-    ):
-        for name, timing in interleaved(runs, batches, args.repeats).items():
-            value = 1000 * timing["median_s"] / per if label == "batch1" else per / timing["median_s"]
-            rows[name][f"{label}_{'ms' if label == 'batch1' else 'texts_per_s'}"] = value
-            rows[name][f"{label}_contended_rounds"] = timing["contended"]
+    time_variants(runs, rows, singles, data_order, sorted_batches, args.repeats)
     return {
         "task": args.task,
         "model": str(args.model),
@@ -144,6 +164,122 @@ def task_benchmark(args: argparse.Namespace) -> dict:
         "texts": len(texts),
         "lengths": {"mean": sum(lengths) / len(lengths), "max": max(lengths), "truncated_to": max_length},
         "latency_texts": len(singles),
+        "throughput_batch_size": THROUGHPUT_BATCH,
+        "rows": [{"variant": name, **values} for name, values in rows.items()],
+    }
+
+
+def time_variants(
+    runs: dict[str, object],
+    rows: dict[str, dict],
+    singles: list[dict[str, torch.Tensor]],
+    data_order: list[dict[str, torch.Tensor]],
+    sorted_batches: list[dict[str, torch.Tensor]],
+    repeats: int,
+) -> None:
+    """
+    Add to each variant's row its batch-1 latency (ms per input, median of `repeats` interleaved passes over
+    `singles`) and its throughput (inputs/s over the batches in data order and sorted by length).
+    """
+    count = sum(len(batch["input_ids"]) for batch in data_order)
+    for label, batches, per in (
+        ("batch1", singles, len(singles)),
+        ("throughput_data_order", data_order, count),
+        ("throughput_sorted", sorted_batches, count),
+    ):
+        for name, timing in interleaved(runs, batches, repeats).items():
+            value = 1000 * timing["median_s"] / per if label == "batch1" else per / timing["median_s"]
+            rows[name][f"{label}_{'ms' if label == 'batch1' else 'texts_per_s'}"] = value
+            rows[name][f"{label}_contended_rounds"] = timing["contended"]
+
+
+def squad_modules():
+    """The SQuAD reading, windowing and post-processing, and the official metrics, of `examples/` (run_qa_top.py's)."""
+    if str(REPO_ROOT / "examples") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "examples"))
+    import squad_data
+    import squad_metrics
+
+    return squad_data, squad_metrics
+
+
+def squad_windows(tokenizer, path: Path, max_seq_length: int, doc_stride: int, max_questions: int | None = None):
+    """
+    The questions of a SQuAD v1.1 file (the first `max_questions`) and their windows, as `examples/run_qa_top.py`
+    evaluates them.
+    """
+    squad_data, _ = squad_modules()
+    examples = squad_data.read_squad_file(path)
+    if max_questions is not None:
+        examples = examples.select(range(min(max_questions, len(examples))))
+    settings = {"tokenizer": tokenizer, "max_seq_length": max_seq_length, "doc_stride": doc_stride}
+    features = examples.map(
+        squad_data.prepare_validation_features, batched=True, remove_columns=examples.column_names, fn_kwargs=settings
+    )
+    return examples, features
+
+
+def squad_scores(run, batches: list[dict[str, torch.Tensor]], order: list[int], examples, features) -> dict:
+    """SQuAD v1.1 exact match and F1 (percent) of one variant, from its span logits over the windows' `batches`."""
+    squad_data, squad_metrics = squad_modules()
+    lengths = [len(ids) for ids in features["input_ids"]]
+    start = np.full((len(lengths), max(lengths)), -100.0, dtype=np.float32)
+    end = np.full_like(start, -100.0)
+    position = 0
+    for batch in batches:
+        output = outputs_of(run, batch)
+        for row in range(len(batch["input_ids"])):
+            window = order[position]
+            start[window, : lengths[window]] = output.start_logits[row, : lengths[window]].numpy()
+            end[window, : lengths[window]] = output.end_logits[row, : lengths[window]].numpy()
+            position += 1
+    predictions = squad_data.postprocess_predictions(examples, features, start, end)
+    references = {row["id"]: row["answers"]["text"] for row in examples}
+    return squad_metrics.squad_metrics(predictions, references)
+
+
+def squad_benchmark(args: argparse.Namespace) -> dict:
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    windowing = {"max_seq_length": args.max_seq_length, "doc_stride": args.doc_stride}
+    examples, features = squad_windows(
+        tokenizer, args.data_dir / SQUAD_FILE, **windowing, max_questions=args.max_questions
+    )
+    runs = variants(args.model, args.teacher, args.work_dir / args.name, args.threads, question_answering=True)
+    columns = [name for name in ("input_ids", "token_type_ids", "attention_mask") if name in features.column_names]
+    windows = features.select_columns(columns)[:]
+
+    def encode(indices: list[int]) -> dict[str, torch.Tensor]:
+        chosen = {name: [windows[name][index] for index in indices] for name in columns}
+        return dict(tokenizer.pad(chosen, return_tensors="pt"))
+
+    lengths = [len(ids) for ids in windows["input_ids"]]
+    by_length = sorted(range(len(lengths)), key=lambda index: lengths[index])
+    chunks = range(0, len(lengths), THROUGHPUT_BATCH)
+    data_order = [encode(list(range(i, min(i + THROUGHPUT_BATCH, len(lengths))))) for i in chunks]
+    sorted_batches = [encode(by_length[i : i + THROUGHPUT_BATCH]) for i in chunks]
+    singles = [encode([index]) for index in range(min(args.latency_texts, len(lengths)))]
+    pruned_config = runs["pytorch pruned"].config
+    flops = flops_metrics(pruned_config, lengths, padded_length=args.max_seq_length, prefix="eval")
+    rows = {}
+    for name, run in runs.items():
+        scores = squad_scores(run, sorted_batches, by_length, examples, features)
+        reduction = flops["eval_flops_reduction"] if "pruned" in name else 1.0
+        rows[name] = {"f1": scores["f1"], "exact_match": scores["exact_match"], "flops_reduction": reduction}
+    time_variants(runs, rows, singles, data_order, sorted_batches, args.repeats)
+    return {
+        "task": "squad",
+        "model": str(args.model),
+        "teacher": str(args.teacher),
+        "plan": pruned_config.plan_dict(),
+        "questions": len(examples),
+        "windows": len(lengths),
+        "windowing": windowing,
+        # The pruned model's FLOPs against the dense model's on the same windows, and against dense windows padded
+        # to max_seq_length (the paper's convention).
+        "flops_reduction": flops["eval_flops_reduction"],
+        "flops_reduction_padded": flops["eval_flops_reduction_padded"],
+        "lengths": {"mean": sum(lengths) / len(lengths), "max": max(lengths)},
+        "latency_windows": len(singles),
         "throughput_batch_size": THROUGHPUT_BATCH,
         "rows": [{"variant": name, **values} for name, values in rows.items()],
     }
@@ -168,7 +304,9 @@ def synthetic_benchmark(args: argparse.Namespace) -> dict:
     return {"model": "bert-base shape, random weights", "sequence_length": 512, "rows": cases}
 
 
-def variants_of(dense, pruned, work_dir: Path, threads: int) -> dict[str, object]:
+def variants_of(
+    dense, pruned, work_dir: Path, threads: int, ort_class=TopOnnxModelForSequenceClassification
+) -> dict[str, object]:
     """The six variants of a dense model and its pruned copy (the ONNX exports cached in `work_dir`)."""
     runs = {"pytorch dense": dense, "pytorch pruned": pruned}
     for kind, model in (("dense", dense), ("pruned", pruned)):
@@ -176,19 +314,24 @@ def variants_of(dense, pruned, work_dir: Path, threads: int) -> dict[str, object
             folder = work_dir / f"{kind}-{suffix}"
             if not folder.is_dir():
                 export_onnx(model, folder, quantize=quantize)
-            runs[f"ort {kind} {suffix}"] = TopOnnxModelForSequenceClassification(folder, num_threads=threads)
+            runs[f"ort {kind} {suffix}"] = ort_class(folder, num_threads=threads)
     return runs
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
-    parser.add_argument("--task", choices=sorted(TASKS))
+    parser.add_argument("--task", choices=[*sorted(TASKS), "squad"])
     parser.add_argument("--model", type=Path, help="the trained pruned model's folder")
     parser.add_argument("--teacher", type=Path, help="its dense teacher's folder")
     parser.add_argument("--synthetic", action="store_true", help="bert-base shape, random weights, fixed plans")
     parser.add_argument("--targets", type=float, nargs="+", default=[4.0], help="FLOPs reductions (--synthetic)")
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 8], help="batch sizes (--synthetic)")
-    parser.add_argument("--latency_texts", type=int, default=300, help="texts timed one at a time")
+    parser.add_argument("--latency_texts", type=int, default=300, help="texts (SQuAD: windows) timed one at a time")
+    parser.add_argument("--max_questions", type=int, help="SQuAD: only the first questions (a quick run)")
+    parser.add_argument("--max_seq_length", type=int, default=384, help="SQuAD: the windows' length (tokens)")
+    parser.add_argument("--doc_stride", type=int, default=128, help="SQuAD: context tokens consecutive windows share")
+    parser.add_argument("--data_dir", type=Path, default=SHARED_DATA, help="where the task's files are")
+    parser.add_argument("--results_dir", type=Path, default=RESULTS_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work_dir", type=Path, default=REPO_ROOT / "benchmarks" / "work" / "deployment")
@@ -198,15 +341,16 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("give --task with --model and --teacher, or --synthetic")
     if args.task and not (args.model and args.teacher):
         parser.error("--task needs --model (the pruned model) and --teacher (its dense teacher)")
-    if args.repeats < 1 or args.threads < 1 or args.latency_texts < 1:
-        parser.error("--repeats, --threads and --latency_texts must be positive")
+    if args.repeats < 1 or args.threads < 1 or args.latency_texts < 1 or (args.max_questions or 1) < 1:
+        parser.error("--repeats, --threads, --latency_texts and --max_questions must be positive")
     args.name = args.name or ("deployment_bert_base" if args.synthetic else f"deployment_{args.task}")
     torch.set_num_threads(args.threads)
-    results = synthetic_benchmark(args) if args.synthetic else task_benchmark(args)
+    benchmark = synthetic_benchmark if args.synthetic else squad_benchmark if args.task == "squad" else task_benchmark
+    results = benchmark(args)
     for row in results["rows"]:
         print({key: value for key, value in row.items() if key not in ("runs_s", "token_keep_ratios")}, flush=True)
     results["settings"] = {key: str(value) for key, value in vars(args).items()}
-    print(f"saved {save_results(args.name, results)}")
+    print(f"saved {save_results(args.name, results, args.results_dir)}")
     return results
 
 

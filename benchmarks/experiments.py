@@ -129,6 +129,17 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "deployment-squad",
+        "the SQuAD model of accuracy-squad at target 0.5 in the six variants: F1, FLOPs, latency per window (after "
+        "accuracy-squad)",
+        (
+            ("benchmarks/deployment.py", "--task", "squad", "--model", "benchmarks/work/squad/top-0.5", "--teacher",
+             "benchmarks/work/squad/teacher", "--latency_texts", "200"),
+        ),
+        ("deployment_squad.json",),
+        long=True,
+    ),
+    Experiment(
         "accuracy-sst2",
         "SST-2: ToP at three targets against no ranking distillation, a 3-layer student, random tokens, the plan",
         (("benchmarks/accuracy.py", "--task", "sst2", "--lagrangian_anti_windup", "off"),),

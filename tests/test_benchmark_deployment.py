@@ -1,0 +1,69 @@
+"""benchmarks/deployment.py on question answering: the six variants of a tiny pruned SQuAD model and its teacher,
+scored as `examples/run_qa_top.py` scores them, and timed."""
+
+from __future__ import annotations
+
+import json
+
+import deployment
+import pytest
+import torch
+from test_run_qa_top import WINDOWS, squad_json, tiny_bert_config
+from transformers import AutoTokenizer, BertForQuestionAnswering
+
+from transformers_top import TopBertForQuestionAnswering
+
+PLAN = [1.0, 1.0, 0.5, 0.5]
+
+
+@pytest.fixture(scope="module")
+def squad_models(minilm_path, tmp_path_factory):
+    """A tiny random teacher, its copy under a fixed plan (the pruned model), and a SQuAD v1.1 file of 12 questions."""
+    root = tmp_path_factory.mktemp("deployment-benchmark")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path)
+    torch.manual_seed(0)
+    config = tiny_bert_config(minilm_path)
+    config.initializer_range = 0.5  # span logits that depend on the tokens, so that pruning changes answers
+    BertForQuestionAnswering(config).save_pretrained(root / "teacher")
+    pruned = TopBertForQuestionAnswering.from_pretrained(root / "teacher", token_keep_ratios=PLAN)
+    pruned.save_pretrained(root / "pruned")
+    for folder in ("teacher", "pruned"):
+        tokenizer.save_pretrained(root / folder)
+    (root / "data" / "squad").mkdir(parents=True)
+    squad_json(root / "data" / deployment.SQUAD_FILE)
+    return root
+
+
+def test_squad_variants_score_as_the_example_script_and_are_all_timed(squad_models, tmp_path):
+    import run_qa_top
+
+    root = squad_models
+    argv = ["--task", "squad", "--model", str(root / "pruned"), "--teacher", str(root / "teacher")]
+    argv += ["--data_dir", str(root / "data"), "--work_dir", str(tmp_path / "work"), "--results_dir", str(tmp_path)]
+    argv += ["--repeats", "1", "--latency_texts", "3", "--max_seq_length", "64", "--doc_stride", "16"]
+    results = deployment.main(argv)
+    rows = {row["variant"]: row for row in results["rows"]}
+    assert set(rows) == set(deployment.VARIANTS)
+    assert results["questions"] == 12 and results["windows"] > 12  # some questions span several windows
+    assert json.loads((tmp_path / "deployment_squad.json").read_text())["windows"] == results["windows"]
+
+    # The benchmark's scores and FLOPs are those of the example script's evaluation of the same models.
+    def evaluate(model: str) -> dict:
+        options = ["--model_name_or_path", str(root / model), "--validation_file", str(root / "data" / "squad")]
+        options[-1] += "/validation-v1.1.json"
+        options += [*WINDOWS, "--do_eval", "--eval_teacher", "false", "--output_dir", str(tmp_path / model)]
+        return run_qa_top.main([*options, "--report_to", "none", "--use_cpu", "--disable_tqdm", "true"])
+
+    teacher, pruned = evaluate("teacher"), evaluate("pruned")
+    assert teacher["eval_f1"] != pruned["eval_f1"]  # the plan changes answers: the comparisons can tell them apart
+    assert rows["pytorch dense"]["f1"] == pytest.approx(teacher["eval_f1"])
+    assert rows["pytorch dense"]["exact_match"] == pytest.approx(teacher["eval_exact_match"])
+    assert rows["pytorch pruned"]["f1"] == pytest.approx(pruned["eval_f1"])
+    assert rows["pytorch pruned"]["flops_reduction"] == pytest.approx(pruned["eval_flops_reduction"])
+    assert results["flops_reduction_padded"] == pytest.approx(pruned["eval_flops_reduction_padded"])
+    # ONNX Runtime float32 answers as PyTorch does.
+    assert rows["ort dense fp32"]["f1"] == pytest.approx(rows["pytorch dense"]["f1"])
+    assert rows["ort pruned fp32"]["f1"] == pytest.approx(rows["pytorch pruned"]["f1"])
+    for row in rows.values():
+        assert row["batch1_ms"] > 0 and row["throughput_sorted_texts_per_s"] > 0
+        assert row["throughput_data_order_texts_per_s"] > 0
