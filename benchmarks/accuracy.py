@@ -66,6 +66,7 @@ class TaskPreset:
     script: str = "run_glue_top.py"  # the example script that makes the models
     script_args: tuple[str, ...] = ()  # its task options (GLUE: --task_name, added by the benchmark)
     percent: bool = False  # whether the metric is reported in percent (SQuAD) or as a fraction
+    group_by_length: bool = False  # length-grouped training batches for the teacher and every trained run
 
 
 PRESETS = {
@@ -78,10 +79,11 @@ PRESETS = {
     ),
     "mrpc": TaskPreset("mrpc/train.tsv", "mrpc/dev.tsv", "f1", 128, 128, 3.0, None, 3.0, 32, 25, (0.3, 0.5), (3,)),
     "rte": TaskPreset("rte/train.tsv", "rte/dev.tsv", "accuracy", 128, 128, 3.0, None, 3.0, 32, 20, (0.3, 0.5), (3,)),
-    # 7,765 questions (7,867 windows of 384 tokens, stride 128): the teacher two epochs, each student one.
+    # 7,765 questions (7,867 windows of 384 tokens, stride 128): the teacher two epochs, each student one. The
+    # windows hold 172 tokens on average: random batches of 16 pad them to 305, length-grouped ones to 173.
     "squad": TaskPreset(
         "squad/train-v1.1.json", "squad/validation-v1.1.json", "f1", 384, 384, 2.0, None, 1.0, 16, 100, (0.3, 0.5),
-        (3,), script="run_qa_top.py", script_args=("--doc_stride", "128"), percent=True,
+        (3,), script="run_qa_top.py", script_args=("--doc_stride", "128"), percent=True, group_by_length=True,
     ),
 }  # fmt: skip
 
@@ -111,7 +113,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--distill_file", type=Path, help="training file of the trained runs instead of the task's")
     parser.add_argument("--frozen_plan_ratio", type=float, help="passed to the ToP runs (default: the trainer's)")
     parser.add_argument("--target_sparsity_tolerance", type=float, help="passed to the ToP runs")
-    parser.add_argument("--group_by_length", action="store_true", help="length-grouped training batches")
+    parser.add_argument(
+        "--group_by_length", action="store_true", help="length-grouped training batches (SQuAD: always, teacher too)"
+    )
     parser.add_argument(
         "--lagrangian_anti_windup",
         choices=("on", "off"),
@@ -164,7 +168,7 @@ class Benchmark:
             "d": args.distill_file.name.split(".")[0] if args.distill_file else None,
             "frozen": args.frozen_plan_ratio,
             "tol": args.target_sparsity_tolerance,
-            "glen": "" if args.group_by_length else None,
+            "glen": "" if args.group_by_length and not self.preset.group_by_length else None,
             "aw": args.lagrangian_anti_windup,
             "bf16": "" if args.bf16 else None,
             "final": "" if args.final_model else None,
@@ -182,6 +186,10 @@ class Benchmark:
         if model is None:
             start = ["--model_name_or_path", str(self.args.model), "--do_finetune_teacher", "--teacher_output_dir"]
             start += [str(self.teacher_dir), "--teacher_num_train_epochs", str(preset.teacher_epochs)]
+            # Checkpoints as the trained runs save them: an interrupted fine-tuning resumes when run again.
+            start += ["--save_steps", str(preset.eval_steps), "--save_total_limit", "2"]
+            if preset.group_by_length:
+                start += ["--train_sampling_strategy", "group_by_length"]
         else:
             start = ["--model_name_or_path", str(model), "--teacher_name_or_path", str(self.teacher_dir)]
         train_file = self.args.distill_file or data / preset.train_file
@@ -210,7 +218,7 @@ class Benchmark:
             options += ["--load_best_model_at_end"]
         if preset.prune_samples is not None:
             options += ["--max_train_samples", str(preset.prune_samples)]
-        if self.args.group_by_length:
+        if self.args.group_by_length or preset.group_by_length:
             options += ["--train_sampling_strategy", "group_by_length"]
         if self.args.bf16:
             options += ["--bf16"]

@@ -120,3 +120,10 @@ def test_squad_runs_are_commands_of_the_question_answering_script(tmp_path):
     assert command[command.index("--doc_stride") + 1] == "128"
     assert command[command.index("--max_seq_length") + 1] == "384"
     assert command[command.index("--flops_padded_length") + 1] == "384"
+    # Length-grouped batches (windows of 172 tokens on average would pad to 305 at random) for the teacher, which
+    # checkpoints so that an interrupted fine-tuning resumes, and for the trained runs, whose folders carry no label.
+    assert command[command.index("--train_sampling_strategy") + 1] == "group_by_length"
+    assert command[command.index("--save_steps") + 1] == "100"
+    training = bench.training_options(10)
+    assert training[training.index("--train_sampling_strategy") + 1] == "group_by_length"
+    assert bench.variant == ""
