@@ -138,15 +138,13 @@ def task_benchmark(args: argparse.Namespace) -> dict:
     max_length = TASKS[args.task][2]
     runs = variants(args.model, args.teacher, args.work_dir / args.name, args.threads)
 
-    def encode(chunk: list[str]) -> dict[str, torch.Tensor]:
+    def encode(indices: list[int]) -> dict[str, torch.Tensor]:
+        chunk = [texts[index] for index in indices]
         return dict(tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt"))
 
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-    by_length = sorted(range(len(texts)), key=lambda index: lengths[index])
-    data_order = [encode(texts[i : i + THROUGHPUT_BATCH]) for i in range(0, len(texts), THROUGHPUT_BATCH)]
-    sorted_batches = [encode([texts[j] for j in by_length[i : i + THROUGHPUT_BATCH]])
-                      for i in range(0, len(texts), THROUGHPUT_BATCH)]  # fmt: skip
-    singles = [encode([text]) for text in texts[: args.latency_texts]]
+    by_length, sorted_batches = batches_by_length(encode, range(len(texts)), lengths)
+    singles = [encode([index]) for index in range(min(args.latency_texts, len(texts)))]
     pruned_config = runs["pytorch pruned"].config
     reduction = flops_metrics(pruned_config, lengths, prefix="eval")["eval_flops_reduction"]
     rows = {}
@@ -155,7 +153,7 @@ def task_benchmark(args: argparse.Namespace) -> dict:
         expected = torch.tensor([labels[index] for index in by_length])
         rows[name] = {"accuracy": float((predictions == expected).float().mean()),
                       "flops_reduction": reduction if "pruned" in name else 1.0}  # fmt: skip
-    time_variants(runs, rows, singles, data_order, sorted_batches, args.repeats)
+    timed_texts = time_variants(runs, rows, encode, lengths, singles, args)
     return {
         "task": args.task,
         "model": str(args.model),
@@ -164,33 +162,44 @@ def task_benchmark(args: argparse.Namespace) -> dict:
         "texts": len(texts),
         "lengths": {"mean": sum(lengths) / len(lengths), "max": max(lengths), "truncated_to": max_length},
         "latency_texts": len(singles),
+        "throughput_texts": timed_texts,
         "throughput_batch_size": THROUGHPUT_BATCH,
         "rows": [{"variant": name, **values} for name, values in rows.items()],
     }
 
 
+def batches_by_length(encode, indices, lengths: list[int]) -> tuple[list[int], list[dict[str, torch.Tensor]]]:
+    """`indices` sorted by length, and `encode`d in batches of `THROUGHPUT_BATCH` in that order."""
+    by_length = sorted(indices, key=lambda index: lengths[index])
+    chunks = range(0, len(by_length), THROUGHPUT_BATCH)
+    return by_length, [encode(by_length[start : start + THROUGHPUT_BATCH]) for start in chunks]
+
+
 def time_variants(
-    runs: dict[str, object],
-    rows: dict[str, dict],
-    singles: list[dict[str, torch.Tensor]],
-    data_order: list[dict[str, torch.Tensor]],
-    sorted_batches: list[dict[str, torch.Tensor]],
-    repeats: int,
-) -> None:
+    runs: dict[str, object], rows: dict[str, dict], encode, lengths: list[int], singles: list, args: argparse.Namespace
+) -> int:
     """
-    Add to each variant's row its batch-1 latency (ms per input, median of `repeats` interleaved passes over
-    `singles`) and its throughput (inputs/s over the batches in data order and sorted by length).
+    Add to each variant's row its batch-1 latency (ms per input, median of `--repeats` interleaved passes over
+    `singles`) and its throughput over the first `--throughput_texts` inputs (all by default; inputs/s, batches of
+    `THROUGHPUT_BATCH` in data order and sorted by length). `encode` makes a batch of the inputs at some indices.
+
+    Returns:
+        `int`: how many inputs the throughput passes ran.
     """
-    count = sum(len(batch["input_ids"]) for batch in data_order)
+    count = min(args.throughput_texts or len(lengths), len(lengths))
+    data_order = [encode(list(range(start, min(start + THROUGHPUT_BATCH, count))))
+                  for start in range(0, count, THROUGHPUT_BATCH)]  # fmt: skip
+    sorted_batches = batches_by_length(encode, range(count), lengths)[1]
     for label, batches, per in (
         ("batch1", singles, len(singles)),
         ("throughput_data_order", data_order, count),
         ("throughput_sorted", sorted_batches, count),
     ):
-        for name, timing in interleaved(runs, batches, repeats).items():
+        for name, timing in interleaved(runs, batches, args.repeats).items():
             value = 1000 * timing["median_s"] / per if label == "batch1" else per / timing["median_s"]
             rows[name][f"{label}_{'ms' if label == 'batch1' else 'texts_per_s'}"] = value
             rows[name][f"{label}_contended_rounds"] = timing["contended"]
+    return count
 
 
 def squad_modules():
@@ -253,10 +262,7 @@ def squad_benchmark(args: argparse.Namespace) -> dict:
         return dict(tokenizer.pad(chosen, return_tensors="pt"))
 
     lengths = [len(ids) for ids in windows["input_ids"]]
-    by_length = sorted(range(len(lengths)), key=lambda index: lengths[index])
-    chunks = range(0, len(lengths), THROUGHPUT_BATCH)
-    data_order = [encode(list(range(i, min(i + THROUGHPUT_BATCH, len(lengths))))) for i in chunks]
-    sorted_batches = [encode(by_length[i : i + THROUGHPUT_BATCH]) for i in chunks]
+    by_length, sorted_batches = batches_by_length(encode, range(len(lengths)), lengths)
     singles = [encode([index]) for index in range(min(args.latency_texts, len(lengths)))]
     pruned_config = runs["pytorch pruned"].config
     flops = flops_metrics(pruned_config, lengths, padded_length=args.max_seq_length, prefix="eval")
@@ -265,7 +271,7 @@ def squad_benchmark(args: argparse.Namespace) -> dict:
         scores = squad_scores(run, sorted_batches, by_length, examples, features)
         reduction = flops["eval_flops_reduction"] if "pruned" in name else 1.0
         rows[name] = {"f1": scores["f1"], "exact_match": scores["exact_match"], "flops_reduction": reduction}
-    time_variants(runs, rows, singles, data_order, sorted_batches, args.repeats)
+    timed_windows = time_variants(runs, rows, encode, lengths, singles, args)
     return {
         "task": "squad",
         "model": str(args.model),
@@ -280,6 +286,7 @@ def squad_benchmark(args: argparse.Namespace) -> dict:
         "flops_reduction_padded": flops["eval_flops_reduction_padded"],
         "lengths": {"mean": sum(lengths) / len(lengths), "max": max(lengths)},
         "latency_windows": len(singles),
+        "throughput_windows": timed_windows,
         "throughput_batch_size": THROUGHPUT_BATCH,
         "rows": [{"variant": name, **values} for name, values in rows.items()],
     }
@@ -328,6 +335,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 8], help="batch sizes (--synthetic)")
     parser.add_argument("--latency_texts", type=int, default=300, help="texts (SQuAD: windows) timed one at a time")
     parser.add_argument("--max_questions", type=int, help="SQuAD: only the first questions (a quick run)")
+    parser.add_argument(
+        "--throughput_texts", type=int, help="the batch-32 throughput over the first texts only (default: all)"
+    )
     parser.add_argument("--max_seq_length", type=int, default=384, help="SQuAD: the windows' length (tokens)")
     parser.add_argument("--doc_stride", type=int, default=128, help="SQuAD: context tokens consecutive windows share")
     parser.add_argument("--data_dir", type=Path, default=SHARED_DATA, help="where the task's files are")
@@ -341,8 +351,9 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("give --task with --model and --teacher, or --synthetic")
     if args.task and not (args.model and args.teacher):
         parser.error("--task needs --model (the pruned model) and --teacher (its dense teacher)")
-    if args.repeats < 1 or args.threads < 1 or args.latency_texts < 1 or (args.max_questions or 1) < 1:
-        parser.error("--repeats, --threads, --latency_texts and --max_questions must be positive")
+    counts = (args.repeats, args.threads, args.latency_texts, args.max_questions or 1, args.throughput_texts or 1)
+    if min(counts) < 1:
+        parser.error("--repeats, --threads, --latency_texts, --max_questions and --throughput_texts must be positive")
     args.name = args.name or ("deployment_bert_base" if args.synthetic else f"deployment_{args.task}")
     torch.set_num_threads(args.threads)
     benchmark = synthetic_benchmark if args.synthetic else squad_benchmark if args.task == "squad" else task_benchmark

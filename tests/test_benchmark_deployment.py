@@ -1,17 +1,20 @@
-"""benchmarks/deployment.py on question answering: the six variants of a tiny pruned SQuAD model and its teacher,
-scored as `examples/run_qa_top.py` scores them, and timed."""
+"""benchmarks/deployment.py: the six variants of a tiny pruned model and its teacher, scored on a task's evaluation
+texts as the example scripts score them, and timed."""
 
 from __future__ import annotations
 
 import json
+import random
 
 import deployment
 import pytest
 import torch
+from conftest import TINY_BERT
 from test_run_qa_top import WINDOWS, squad_json, tiny_bert_config
-from transformers import AutoTokenizer, BertForQuestionAnswering
+from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering, BertForSequenceClassification
 
-from transformers_top import TopBertForQuestionAnswering
+from transformers_top import TopBertForQuestionAnswering, TopBertForSequenceClassification
+from transformers_top.models.flops import flops_metrics
 
 PLAN = [1.0, 1.0, 0.5, 0.5]
 
@@ -40,11 +43,12 @@ def test_squad_variants_score_as_the_example_script_and_are_all_timed(squad_mode
     root = squad_models
     argv = ["--task", "squad", "--model", str(root / "pruned"), "--teacher", str(root / "teacher")]
     argv += ["--data_dir", str(root / "data"), "--work_dir", str(tmp_path / "work"), "--results_dir", str(tmp_path)]
-    argv += ["--repeats", "1", "--latency_texts", "3", "--max_seq_length", "64", "--doc_stride", "16"]
-    results = deployment.main(argv)
+    argv += ["--repeats", "1", "--latency_texts", "3", "--throughput_texts", "5"]
+    results = deployment.main([*argv, "--max_seq_length", "64", "--doc_stride", "16"])
     rows = {row["variant"]: row for row in results["rows"]}
     assert set(rows) == set(deployment.VARIANTS)
     assert results["questions"] == 12 and results["windows"] > 12  # some questions span several windows
+    assert results["latency_windows"] == 3 and results["throughput_windows"] == 5
     assert json.loads((tmp_path / "deployment_squad.json").read_text())["windows"] == results["windows"]
 
     # The benchmark's scores and FLOPs are those of the example script's evaluation of the same models.
@@ -67,3 +71,40 @@ def test_squad_variants_score_as_the_example_script_and_are_all_timed(squad_mode
     for row in rows.values():
         assert row["batch1_ms"] > 0 and row["throughput_sorted_texts_per_s"] > 0
         assert row["throughput_data_order_texts_per_s"] > 0
+
+
+def test_classifier_variants_score_every_dev_sentence_and_time_the_first(tiny_tokenizer, tmp_path):
+    torch.manual_seed(0)
+    BertForSequenceClassification(BertConfig(**TINY_BERT, initializer_range=0.5)).save_pretrained(tmp_path / "teacher")
+    pruned = TopBertForSequenceClassification.from_pretrained(tmp_path / "teacher", token_keep_ratios=PLAN)
+    pruned.save_pretrained(tmp_path / "pruned")
+    for folder in ("teacher", "pruned"):
+        tiny_tokenizer.save_pretrained(tmp_path / folder)
+    generator = random.Random(0)
+    words = [token for token in tiny_tokenizer.get_vocab() if not token.startswith("[")]
+    sentences = [" ".join(generator.choices(words, k=generator.randint(2, 30))) for _ in range(40)]
+
+    def predictions(model) -> torch.Tensor:
+        with torch.no_grad():
+            return model.eval()(**tiny_tokenizer(sentences, padding=True, return_tensors="pt")).logits.argmax(-1)
+
+    # The labels are the teacher's answers: it scores 1.0, and the pruned model less where its plan changes one.
+    labels = predictions(BertForSequenceClassification.from_pretrained(tmp_path / "teacher")).tolist()
+    pruned_accuracy = sum(a == b for a, b in zip(predictions(pruned).tolist(), labels, strict=True)) / len(labels)
+    assert pruned_accuracy < 1.0
+    (tmp_path / "data" / "sst2").mkdir(parents=True)
+    rows = [f"{sentence}\t{label}" for sentence, label in zip(sentences, labels, strict=True)]
+    (tmp_path / "data" / "sst2" / "dev.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
+
+    argv = ["--task", "sst2", "--model", str(tmp_path / "pruned"), "--teacher", str(tmp_path / "teacher")]
+    argv += ["--data_dir", str(tmp_path / "data"), "--work_dir", str(tmp_path / "work"), "--repeats", "1"]
+    argv += ["--results_dir", str(tmp_path), "--latency_texts", "4", "--throughput_texts", "35"]
+    results = deployment.main(argv)
+    rows = {row["variant"]: row for row in results["rows"]}
+    assert set(rows) == set(deployment.VARIANTS)
+    assert results["texts"] == 40 and results["latency_texts"] == 4 and results["throughput_texts"] == 35
+    assert rows["pytorch dense"]["accuracy"] == rows["ort dense fp32"]["accuracy"] == 1.0
+    assert rows["pytorch pruned"]["accuracy"] == rows["ort pruned fp32"]["accuracy"] == pytest.approx(pruned_accuracy)
+    lengths = [len(ids) for ids in tiny_tokenizer(sentences)["input_ids"]]
+    assert rows["ort pruned int8"]["flops_reduction"] == flops_metrics(pruned.config, lengths)["eval_flops_reduction"]
+    assert all(row["throughput_sorted_texts_per_s"] > 0 and row["batch1_ms"] > 0 for row in rows.values())
