@@ -345,6 +345,16 @@ def teacher_training_args(model_args: ModelArguments, training_args: TopTraining
     )
 
 
+def evaluation_args(args: TrainingArguments, output_dir: str | None = None) -> TrainingArguments:
+    """
+    `args` (in `output_dir`, default its own) for a plain `Trainer` that only evaluates: in the dataset's order.
+    With `--train_sampling_strategy group_by_length` transformers groups evaluation batches by length too, and
+    predictions that come back in another order would score question-answering windows against the wrong answers.
+    """
+    strategy = "sequential" if args.train_sampling_strategy == "group_by_length" else args.train_sampling_strategy
+    return dataclasses.replace(args, output_dir=output_dir or args.output_dir, train_sampling_strategy=strategy)
+
+
 def finetune_teacher(
     model_args: ModelArguments, teacher_args: TrainingArguments, label_names: list[str] | None, trainer_kwargs: dict
 ) -> str:
@@ -468,7 +478,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         metrics |= train_and_save(trainer, training_args.resume_from_checkpoint or last_checkpoint)
     else:
         # Evaluation only: the student as loaded (a pruned model, or a checkpoint with --config_overrides).
-        eval_args = dataclasses.replace(teacher_args, output_dir=training_args.output_dir)
+        eval_args = evaluation_args(teacher_args, training_args.output_dir)
         trainer = Trainer(model=student, args=eval_args, **trainer_kwargs)
     if training_args.do_eval:
         logger.info("*** Evaluate ***")
@@ -480,7 +490,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         trainer.save_metrics("eval", eval_metrics)
         metrics |= eval_metrics
     if training_args.do_eval and model_args.eval_teacher:
-        teacher_evaluator = Trainer(model=teacher, args=teacher_args, **trainer_kwargs)
+        teacher_evaluator = Trainer(model=teacher, args=evaluation_args(teacher_args), **trainer_kwargs)
         teacher_metrics = teacher_evaluator.evaluate(metric_key_prefix="teacher_eval")
         teacher_metrics.pop("epoch", None)  # the evaluator's own epoch (0) would overwrite the run's in all_results
         trainer.log_metrics("teacher_eval", teacher_metrics)

@@ -64,7 +64,6 @@ again with the same arguments resumes from the last one).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -77,6 +76,7 @@ import torch
 from datasets import Dataset, DatasetDict, load_dataset
 from run_glue_top import (
     argument_given,
+    evaluation_args,
     parse_arguments,
     start_job,
     teacher_training_args,
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         metrics |= train_and_save(trainer, training_args.resume_from_checkpoint or last_checkpoint)
     else:
         # Evaluation only: the student as loaded (a pruned model, or a checkpoint with --config_overrides).
-        eval_args = dataclasses.replace(teacher_args, output_dir=training_args.output_dir)
+        eval_args = evaluation_args(teacher_args, training_args.output_dir)
         trainer = Trainer(model=student, args=eval_args, **trainer_kwargs)
     if training_args.do_eval:
         logger.info("*** Evaluate ***")
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 json.dump(evaluation.predictions, out, indent=2, ensure_ascii=False)
         metrics |= eval_metrics
     if training_args.do_eval and model_args.eval_teacher:
-        teacher_evaluator = Trainer(model=teacher, args=teacher_args, **trainer_kwargs)
+        teacher_evaluator = Trainer(model=teacher, args=evaluation_args(teacher_args), **trainer_kwargs)
         teacher_metrics = teacher_evaluator.evaluate(metric_key_prefix="teacher_eval")
         teacher_metrics.pop("epoch", None)  # the evaluator's own epoch (0) would overwrite the run's in all_results
         dense_config = student_class.config_class.from_pretrained(teacher_path)  # the teacher's layers, no plan

@@ -281,6 +281,20 @@ def test_squad_v2_evaluation_answers_as_the_model_does_window_by_window(run_qa_t
     assert not (tmp_path / "plan" / "config.json").exists()
 
 
+def test_length_grouped_batches_do_not_change_the_answers(run_qa_top, tmp_path, qa_dir, squad_v2):
+    """transformers groups evaluation batches by length too under group_by_length; the evaluation keeps the windows'
+    order, or their answers would be scored against other questions'."""
+    argv = ["--model_name_or_path", str(qa_dir), "--validation_file", str(squad_v2), *WINDOWS, "--do_eval"]
+    argv += ["--version_2_with_negative", "--per_device_eval_batch_size", "2", "--seed", "5"]
+    plain = run_qa_top.main([*argv, *_common_args(tmp_path / "plain")])
+    grouped_argv = [*argv, "--train_sampling_strategy", "group_by_length"]
+    grouped = run_qa_top.main([*grouped_argv, *_common_args(tmp_path / "grouped")])
+    for name in ("eval_f1", "eval_exact", "teacher_eval_f1", "teacher_eval_exact"):
+        assert grouped[name] == plain[name]
+    predictions = [json.loads((tmp_path / run / "eval_predictions.json").read_text()) for run in ("plain", "grouped")]
+    assert predictions[0] == predictions[1]
+
+
 def test_evaluation_during_training_scores_f1_and_keeps_the_best_checkpoint_on_it(
     run_qa_top, tmp_path, qa_dir, squad_v1
 ):

@@ -17,6 +17,7 @@ from transformers import (
     BertForSequenceClassification,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    Trainer,
     TrainerCallback,
     TrainingArguments,
 )
@@ -213,6 +214,22 @@ def test_evaluation_loss_is_the_students_own_and_skips_the_teacher(tiny_bert_dir
     assert metrics["eval_loss"] > 0 and teacher_calls == []
     with pytest.raises(ValueError, match="labels"):
         trainer.compute_loss(trainer.model.eval(), {key: batch[key] for key in ("input_ids", "attention_mask")})
+
+
+def test_predictions_come_in_dataset_order_with_length_grouped_training_batches(tiny_bert_dir, tmp_path):
+    """transformers groups evaluation batches by length under group_by_length; the trainer keeps the dataset's order,
+    which metrics that map predictions back to rows (question answering) rely on."""
+    dataset = make_dataset(40)
+    trainer = make_trainer(tiny_bert_dir, tmp_path, train_sampling_strategy="group_by_length")
+    predictions = trainer.predict(dataset).predictions
+    model = trainer.model.eval()
+    with torch.no_grad():
+        expected = [model(**{key: torch.tensor([row[key]]) for key in ("input_ids", "attention_mask")}).logits[0]
+                    for row in dataset]  # fmt: skip
+    torch.testing.assert_close(torch.tensor(predictions), torch.stack(expected), atol=1e-5, rtol=0)
+    # The plain Trainer does not: the order above is the subclass's doing.
+    plain = Trainer(model=model, args=trainer.args, data_collator=collate)
+    assert not torch.allclose(torch.tensor(plain.predict(dataset).predictions), torch.stack(expected), atol=1e-5)
 
 
 def test_regression_task_loss_is_mse_on_labels(tiny_bert_config, tmp_path):

@@ -11,7 +11,9 @@ from collections import defaultdict
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
+from torch.utils.data import SequentialSampler
 from transformers import PreTrainedModel, Trainer
+from transformers.trainer_utils import has_length
 
 from ..models.flops import flops_metrics
 from ..models.pruned_encoder import TokenPruningPreTrainedMixin
@@ -300,6 +302,19 @@ class TopTrainer(Trainer):
             logs.update({key: sum(values) / len(values) for key, values in self._metrics.items()})
             self._metrics.clear()
         super().log(logs, start_time)
+
+    def _get_eval_sampler(self, eval_dataset) -> torch.utils.data.Sampler | None:
+        """
+        Evaluate and predict in the dataset's order, also with length-grouped training batches
+        (`train_sampling_strategy="group_by_length"`), for which transformers groups evaluation batches by length
+        too: `predict` would return its rows in another order than the dataset's, and metrics that map predictions
+        back to their rows (question answering's windows to their answers) would score the wrong rows.
+        """
+        if self.args.train_sampling_strategy != "group_by_length":
+            return super()._get_eval_sampler(eval_dataset)
+        if eval_dataset is None or not has_length(eval_dataset) or self.args.world_size > 1:
+            return None  # the dataloader's default: in order (sharded in order across processes)
+        return SequentialSampler(eval_dataset)
 
     def evaluation_loop(
         self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
