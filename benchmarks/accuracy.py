@@ -250,7 +250,8 @@ class Benchmark:
         if (run_dir / "config.json").is_file():
             config = json.loads((run_dir / "config.json").read_text())
             plan = {
-                key: config.get(key) for key in ("prune_layers", "num_bins", "token_keep_ratios", "token_keep_bins")
+                key: config.get(key)
+                for key in ("prune_layers", "num_bins", "token_keep_ratios", "token_keep_bins", "protected_token_type")
             }
         return Point(
             method,

@@ -41,6 +41,8 @@ Arguments of this script (the rest are `TopTrainingArguments`):
 - `--do_finetune_teacher`, `--teacher_output_dir` (default `OUTPUT_DIR-teacher`, reused when the job runs again;
   an interrupted fine-tuning resumes from its last checkpoint there),
   `--teacher_num_train_epochs` (default 2), `--teacher_learning_rate` (default 5e-5), `--teacher_max_steps`.
+- `--protect_question`: the student ranks the question's tokens above the context's, so they are pruned last
+  (`protected_token_type=0`; BERT only: RoBERTa and XLM-R have no token types). See docs/method.md.
 - `--train_file`, `--validation_file`: SQuAD JSON files; or `--dataset_name` (`squad`, `squad_v2`, ...) and
   `--dataset_config_name`, loaded from the Hub.
 - `--version_2_with_negative`: the data has unanswerable questions (SQuAD v2.0); `--null_score_diff_threshold`
@@ -124,6 +126,26 @@ class ModelArguments(run_glue_top.ModelArguments):
         }
     )
     teacher_num_train_epochs: float = field(default=2.0, metadata={"help": "Epochs of the teacher fine-tuning."})
+    protect_question: bool = field(
+        default=False,
+        metadata={
+            "help": "Rank the question's tokens (BERT's first segment: [CLS] question [SEP]) above the context's at "
+            "every pruning decision, so they are pruned last (the student's config.protected_token_type = 0). Needs "
+            "a model with token types (BERT; not RoBERTa or XLM-R)."
+        },
+    )
+
+    def student_config_overrides(self) -> dict:
+        """`--config_overrides` as a dict, with `protected_token_type=0` under `--protect_question`."""
+        overrides = super().student_config_overrides()
+        if self.protect_question:
+            if overrides.get("protected_token_type", 0) != 0:
+                raise ValueError(
+                    "--protect_question sets protected_token_type=0, but --config_overrides sets "
+                    f"protected_token_type={overrides['protected_token_type']!r}"
+                )
+            overrides["protected_token_type"] = 0
+        return overrides
 
 
 @dataclass
@@ -230,6 +252,11 @@ def load_and_check_inputs(
     model_config = AutoConfig.from_pretrained(model_args.model_name_or_path)
     check_max_seq_length(data_args.max_seq_length, tokenizer, model_config)
     top_model_class(model_config.model_type, QA_HEAD)  # a family ToP prunes
+    if model_args.protect_question and getattr(model_config, "type_vocab_size", 1) < 2:
+        raise ValueError(
+            f"--protect_question finds the question by its token type, but {model_args.model_name_or_path!r} has "
+            f"one token type (type_vocab_size={getattr(model_config, 'type_vocab_size', 1)}, as RoBERTa and XLM-R)"
+        )
     if training_args.push_to_hub and not training_args.do_train:
         raise ValueError("--push_to_hub uploads the pruned model of --do_train: add --do_train")
     evaluation_only = training_args.do_eval and not training_args.do_train

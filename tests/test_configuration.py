@@ -46,6 +46,16 @@ BAD_FIELDS = [
     (dict(plan_freeze_rule="mean"), "plan_freeze_rule must be one of ('threshold', 'expected'), got 'mean'"),
     (dict(token_ranking="importance"), "token_ranking must be one of ('attention', 'random'), got 'importance'"),
     (
+        dict(protected_token_type=2),
+        "protected_token_type must be None or a token type id in 0..1 (type_vocab_size=2), got 2",
+    ),
+    (dict(protected_token_type="0"), "protected_token_type must be None or a token type id in 0..1"),
+    (dict(protected_token_type=True), "protected_token_type must be None or a token type id in 0..1"),
+    (
+        dict(protected_token_type=0, type_vocab_size=1),
+        "protected_token_type=0 needs a model with several token types, but type_vocab_size=1",
+    ),
+    (
         dict(token_keep_ratios=[1, 1, 0.5]),
         "token_keep_ratios must be a list of 4 floats (one per layer), got [1, 1, 0.5]",
     ),
@@ -170,6 +180,14 @@ def test_json_round_trip_keeps_the_plan(tmp_path):
     assert isinstance(loaded, TopBertConfig)
     assert loaded.token_keep_ratios == [1, 1, 0.5, 0.25] and loaded.token_keep_bins == [None, None, BINS, None]
     assert loaded.num_bins == 4 and loaded.prune_layers == [2, 3]
+    assert loaded.protected_token_type is None
+
+
+def test_json_round_trip_keeps_the_protected_token_type(tmp_path):
+    TopBertConfig(**LAYERS_4, token_keep_ratios=PLAN_4, protected_token_type=0).save_pretrained(tmp_path)
+    loaded = AutoConfig.from_pretrained(tmp_path)
+    assert loaded.protected_token_type == 0
+    assert loaded.plan_dict()["protected_token_type"] == 0
 
 
 @pytest.mark.parametrize(

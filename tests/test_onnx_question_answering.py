@@ -51,6 +51,33 @@ def test_onnx_runtime_answers_and_prunes_exactly_as_pytorch(pruned_qa, exported_
         assert torch.equal(result.kept_tokens, expected.kept_tokens)
 
 
+def test_a_protected_question_is_pruned_last_in_the_graph_too(pruned_qa, tmp_path):
+    """With `protected_token_type=0` the graph ranks each row's question (token type 0) first, as PyTorch does."""
+    protected = copy.deepcopy(pruned_qa)
+    protected.config.protected_token_type = 0
+    runtime = TopOnnxModelForQuestionAnswering.from_pretrained(
+        export_onnx(protected, tmp_path / "protected", output_kept_tokens=True)
+    )
+    generator = torch.Generator().manual_seed(5)
+    protection_mattered = False
+    for batch in ragged_batches(TINY_BERT["vocab_size"], cls=2, pad=0, seed=3):
+        rows, length = batch["input_ids"].shape
+        question_ends = torch.randint(1, length + 1, (rows, 1), generator=generator)
+        batch["token_type_ids"] = (
+            (torch.arange(length)[None] >= question_ends) & (batch["attention_mask"] == 1)
+        ).long()
+        with torch.no_grad():
+            expected = protected(**batch, output_kept_tokens=True)
+            unprotected = pruned_qa(**batch)
+        result = runtime(**batch)
+        real = batch["attention_mask"].bool()
+        torch.testing.assert_close(result.start_logits[real], expected.start_logits[real], atol=1e-4, rtol=0)
+        torch.testing.assert_close(result.end_logits[real], expected.end_logits[real], atol=1e-4, rtol=0)
+        assert torch.equal(result.kept_tokens, expected.kept_tokens)
+        protection_mattered |= bool((unprotected.start_logits[real] - expected.start_logits[real]).abs().max() > 1e-3)
+    assert protection_mattered
+
+
 def test_int8_question_answering_stays_close(pruned_qa, tmp_path):
     """
     Without a plan the int8 graph's span logits stay close to float32 ones. With one, int8 noise may also swap two

@@ -127,6 +127,65 @@ def test_a_ragged_batch_answers_as_its_rows_one_by_one(bert_qa_dir):
             torch.testing.assert_close(together.end_logits[row, :length], alone.end_logits[0], atol=1e-4, rtol=0)
 
 
+def kept_at_first_prune_layer(model, batch) -> torch.Tensor:
+    """
+    Which positions enter the first prune layer (layer 2 of `PLAN`): a token dropped there keeps, as its final state,
+    the input of layer 1 (the carry-over), which a kept token changes in the layers after.
+    """
+    with torch.no_grad():
+        output = model.bert(**batch, output_hidden_states=True)
+    return (output.last_hidden_state - output.hidden_states[1]).abs().amax(dim=-1) > 0
+
+
+def test_a_protected_question_is_pruned_last_and_the_plan_counts_stay(bert_qa_dir):
+    """
+    `protected_token_type=0` ranks the question (token type 0) above the context: a layer that keeps at least the
+    question keeps all of it, a layer that keeps fewer keeps only question tokens, and each layer keeps the plan's
+    count either way.
+    """
+    batch = ragged_batch()  # questions at positions 1..5, contexts from 6; real lengths 24, 17, 9, 3
+    real = batch["attention_mask"].bool()
+    protected = TopBertForQuestionAnswering.from_pretrained(
+        bert_qa_dir, token_keep_ratios=PLAN, protected_token_type=0
+    ).eval()
+    plain = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir, token_keep_ratios=PLAN).eval()
+    kept = kept_at_first_prune_layer(protected, batch) & real
+    kept_plain = kept_at_first_prune_layer(plain, batch) & real
+    # Layer 2 keeps ceil(0.5 * (length - 1)) tokens besides [CLS]: 12, 8, 4 and 1.
+    assert (kept.sum(dim=1) - 1).tolist() == (kept_plain.sum(dim=1) - 1).tolist() == [12, 8, 4, 1]
+    question = torch.zeros_like(real)
+    question[:, 1:6] = True
+    assert kept[:2, 1:6].all()  # rows that keep more tokens than their question keep the whole question
+    assert not (kept[2:] & ~question[2:])[:, 1:].any()  # rows that keep fewer keep question tokens only
+    assert not kept_plain[:2, 1:6].all()  # the attention ranking alone drops question tokens of these rows
+    with torch.no_grad():
+        assert torch.equal(
+            protected(**batch, output_kept_tokens=True).kept_tokens,
+            plain(**batch, output_kept_tokens=True).kept_tokens,
+        )
+    # Without token types every token is of type 0: all protected, ranked by importance as without protection.
+    untyped = {key: value for key, value in batch.items() if key != "token_type_ids"}
+    assert torch.equal(kept_at_first_prune_layer(protected, untyped), kept_at_first_prune_layer(plain, untyped))
+
+
+def test_training_masks_rank_a_protected_question_first(bert_qa_dir):
+    """Under trainable masks that keep only the first rank bins, the question keeps its tokens, the context loses."""
+    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir, protected_token_type=0)
+    masks = model.add_pruning_masks()
+    num_bins = model.config.num_bins
+    with torch.no_grad():  # gates open (prune), the first fifth of the bins kept, the rest dropped: all but certain
+        masks.gate_log_alpha.fill_(20.0)
+        masks.bin_log_alpha.fill_(-20.0)
+        masks.bin_log_alpha[:, : num_bins // 5] = 20.0
+    model.train()
+    batch = ragged_batch()
+    output = model.bert(**batch, output_hidden_states=True)
+    # The input of layer 2 is layer 1's output scaled by each token's soft keep value: 1 for the first ranks only.
+    scale = output.hidden_states[2].norm(dim=-1)
+    row = 0  # 23 ranked tokens: the first fifth of the ranks (0..4) is the question, positions 1..5
+    assert (scale[row, 1:6] > 0).all() and (scale[row, 6:24] == 0).all()
+
+
 def test_trains_with_masks_and_gradients_reach_the_masks(bert_qa_dir):
     model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir)
     masks = model.add_pruning_masks()

@@ -315,6 +315,39 @@ def test_evaluation_during_training_scores_f1_and_keeps_the_best_checkpoint_on_i
     assert state["best_metric"] == max(entry["eval_f1"] for entry in evaluations)
 
 
+def test_protect_question_trains_a_student_that_prunes_its_question_last(run_qa_top, tmp_path, qa_dir, squad_v1):
+    output_dir = tmp_path / "out"
+    argv = [
+        "--model_name_or_path", str(qa_dir), "--train_file", str(squad_v1), *WINDOWS, "--do_train", "--max_steps",
+        "1", "--per_device_train_batch_size", "8", "--num_bins", "5", "--protect_question", *_common_args(output_dir),
+    ]  # fmt: skip
+    run_qa_top.main(argv)
+    assert json.loads((output_dir / "config.json").read_text())["protected_token_type"] == 0
+    assert AutoModelForQuestionAnswering.from_pretrained(output_dir).config.protected_token_type == 0
+
+
+def test_protect_question_is_refused_for_a_model_without_token_types(run_qa_top, capsys, tmp_path, qa_dir, squad_v1):
+    one_type = tmp_path / "one-type"
+    config = BertForQuestionAnswering.config_class.from_pretrained(qa_dir, type_vocab_size=1)
+    BertForQuestionAnswering(config).save_pretrained(one_type)
+    AutoTokenizer.from_pretrained(qa_dir).save_pretrained(one_type)
+    argv = ["--model_name_or_path", str(one_type), "--train_file", str(squad_v1), *WINDOWS, "--do_train"]
+    with pytest.raises(SystemExit):
+        run_qa_top.main([*argv, "--protect_question", *_common_args(tmp_path / "out")])
+    assert "--protect_question finds the question by its token type, but" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_qa_top.main(
+            [
+                *argv,
+                "--protect_question",
+                "--config_overrides",
+                '{"protected_token_type": 1}',
+                *_common_args(tmp_path / "o"),
+            ]
+        )
+    assert "--protect_question sets protected_token_type=0, but --config_overrides sets" in capsys.readouterr().err
+
+
 @pytest.mark.integration
 def test_real_squad_files_with_minilm(run_qa_top, tmp_path, minilm_path, shared_data):
     squad = shared_data / "squad"

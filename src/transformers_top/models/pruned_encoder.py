@@ -31,6 +31,10 @@ from .token_importance import self_attention_with_importance
 from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
 from .token_tracking import SoftMasking, TokenRestorer
 
+#: Added to the ranking score of a protected token: importance (attention received, a mean of probabilities) and
+#: random scores lie in `[0, 1]`, so a protected token outranks every other one.
+PROTECTED_SCORE_OFFSET = 2.0
+
 
 class TokenPruningPreTrainedMixin:
     """
@@ -172,7 +176,13 @@ class TokenPrunedEncoderMixin:
         else:
             alive = attention_mask.to(device=hidden_states.device, dtype=torch.bool)
         output = self.encode(
-            hidden_states, alive, importance_layers, output_hidden_states, restore_pruned_tokens, output_kept_tokens
+            hidden_states,
+            alive,
+            importance_layers,
+            output_hidden_states,
+            restore_pruned_tokens,
+            output_kept_tokens,
+            protected=self._protected_tokens(alive, token_type_ids),
         )
         # [CLS] is position 0 of the restored and of the shortened sequence alike.
         output.pooler_output = self.pooler(output.last_hidden_state) if self.pooler is not None else None
@@ -285,6 +295,7 @@ class TokenPrunedEncoderMixin:
         output_hidden_states: bool = False,
         restore_pruned_tokens: bool = True,
         output_kept_tokens: bool = False,
+        protected: torch.Tensor | None = None,
     ) -> TopModelOutput:
         """
         Run the encoder layers on the embeddings, dropping tokens as the masks or the plan say.
@@ -296,6 +307,8 @@ class TokenPrunedEncoderMixin:
             output_hidden_states (`bool`): return every layer's output.
             restore_pruned_tokens (`bool`): give `last_hidden_state` the input length (see `TopModelOutput`).
             output_kept_tokens (`bool`): return the number of tokens entering each layer, per row.
+            protected (`torch.Tensor` of shape `(batch, length)`, bool, *optional*): tokens ranked above all others
+                at every pruning decision (`config.protected_token_type`).
 
         Returns:
             [`TopModelOutput`] without `pooler_output`.
@@ -305,7 +318,7 @@ class TokenPrunedEncoderMixin:
         )
         if self.training and self.token_masks is not None and not self.token_masks.plan_frozen:
             check_first_tokens_are_real(alive)
-            return collect.output(self._soft_masked_forward(hidden_states, alive, collect))
+            return collect.output(self._soft_masked_forward(hidden_states, alive, collect, protected))
         plans = self.current_layer_plans()
         if any(plans):
             if torch.jit.is_tracing():
@@ -317,7 +330,7 @@ class TokenPrunedEncoderMixin:
             if not _is_tracing():
                 check_first_tokens_are_real(alive)
             return collect.output(
-                self._fixed_plan_forward(hidden_states, alive, plans, collect, restore_pruned_tokens)
+                self._fixed_plan_forward(hidden_states, alive, plans, collect, restore_pruned_tokens, protected)
             )
         if not _is_tracing():
             check_first_tokens_are_real(alive)
@@ -337,7 +350,7 @@ class TokenPrunedEncoderMixin:
             collect.layer_output(hidden_states)
         return hidden_states
 
-    def _soft_masked_forward(self, hidden_states, alive, collect: OutputCollector) -> torch.Tensor:
+    def _soft_masked_forward(self, hidden_states, alive, collect: OutputCollector, protected) -> torch.Tensor:
         """Training with masks: each prune layer's input is scaled by its soft keep values; lengths do not change."""
         masking = SoftMasking(self.token_masks, self.config.prune_layers, alive, hidden_states.dtype)
         kernel_mask = self._kernel_mask(alive, hidden_states)
@@ -351,14 +364,16 @@ class TokenPrunedEncoderMixin:
                 collect.importance(index, importance)
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
                 if masks_next:
-                    hidden_states = masking.apply(index + 1, self._ranking_scores(importance), hidden_states)
+                    hidden_states = masking.apply(
+                        index + 1, self._ranking_scores(importance, protected), hidden_states
+                    )
             else:
                 hidden_states = layer(hidden_states, kernel_mask)
             collect.layer_output(hidden_states)
         return hidden_states
 
     def _fixed_plan_forward(
-        self, hidden_states, alive, plans, collect: OutputCollector, restore_pruned_tokens: bool
+        self, hidden_states, alive, plans, collect: OutputCollector, restore_pruned_tokens: bool, protected
     ) -> torch.Tensor:
         """A fixed plan: inside the layer before each pruning layer, the dropped tokens leave the sequence."""
         restorer = TokenRestorer(alive, hidden_states) if restore_pruned_tokens else None
@@ -375,7 +390,10 @@ class TokenPrunedEncoderMixin:
                     if restorer is not None:
                         restorer.record(hidden_states)
                     # The rest of the layer is per token: run it on the kept tokens only.
-                    keep_index, alive = _select_tokens(self._ranking_scores(importance), alive, next_plan)
+                    scores = self._ranking_scores(importance, protected)
+                    keep_index, alive = _select_tokens(scores, alive, next_plan)
+                    if protected is not None:
+                        protected = gather_tokens(protected, keep_index) & alive
                     context, hidden_states = (
                         gather_tokens(context, keep_index),
                         gather_tokens(hidden_states, keep_index),
@@ -404,9 +422,24 @@ class TokenPrunedEncoderMixin:
         """Output projection, residual and feed-forward network of a layer, per token."""
         return _checkpointed(layer, self.training, _finish_layer)(layer, context, hidden_states)
 
-    def _ranking_scores(self, importance: torch.Tensor) -> torch.Tensor:
-        """The scores tokens are ranked by: the importance, or random scores (`config.token_ranking="random"`)."""
-        return torch.rand_like(importance) if self.config.token_ranking == "random" else importance
+    def _ranking_scores(self, importance: torch.Tensor, protected: torch.Tensor | None) -> torch.Tensor:
+        """
+        The scores tokens are ranked by: the importance, or random scores (`config.token_ranking="random"`), both in
+        `[0, 1]`; protected tokens score `PROTECTED_SCORE_OFFSET` more, above every other token.
+        """
+        scores = torch.rand_like(importance) if self.config.token_ranking == "random" else importance
+        if protected is None:
+            return scores
+        return scores + protected.to(scores.dtype) * PROTECTED_SCORE_OFFSET
+
+    def _protected_tokens(self, alive: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor | None:
+        """The alive tokens of `config.protected_token_type` (`None` when nothing is protected)."""
+        token_type = self.config.protected_token_type
+        if token_type is None:
+            return None
+        if token_type_ids is None:
+            return alive if token_type == 0 else torch.zeros_like(alive)
+        return alive & (token_type_ids.to(alive.device) == token_type)
 
     def _kernel_mask(self, alive: torch.Tensor, hidden_states: torch.Tensor) -> torch.Tensor | None:
         """The attention mask in the format of the configured attention implementation, for the current tokens."""

@@ -67,6 +67,13 @@ class TokenPruningConfigMixin:
         token_ranking (`str`, *optional*, defaults to `"attention"`):
             `"attention"` ranks tokens by the attention they receive (the method); `"random"` by random scores, the
             random-dropping baseline with the same plan.
+        protected_token_type (`int`, *optional*):
+            A token type id (segment) whose tokens rank above every other token at each pruning decision, so they
+            are the last to be pruned: `0` protects the question of a BERT question-answering input (`[CLS]
+            question [SEP]` is segment 0, the context segment 1). The plan's counts do not change: a protected
+            segment longer than a layer keeps is ranked within itself by importance. Inputs without
+            `token_type_ids` are all of type 0. Needs a model with several token types (`type_vocab_size > 1`).
+            `None` (the default) ranks every token by importance alone.
         pruning_masks (`bool`, *optional*, defaults to `False`):
             Whether the model holds trainable hard-concrete masks (set by `add_pruning_masks`, cleared by
             `finalize_pruning`). Checkpoints written during training carry the mask parameters and this flag.
@@ -81,6 +88,7 @@ class TokenPruningConfigMixin:
     token_keep_bins: list[list[int] | None] | None = None
     plan_freeze_rule: str = "threshold"
     token_ranking: str = "attention"
+    protected_token_type: int | None = None
     pruning_masks: bool = False
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -170,8 +178,26 @@ class TokenPruningConfigMixin:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if not isinstance(self.pruning_masks, bool):
             raise ValueError(f"pruning_masks must be a bool, got {self.pruning_masks!r}")
+        self._check_protected_token_type()
         self._check_keep_ratios()
         self._check_keep_bins()
+
+    def _check_protected_token_type(self) -> None:
+        token_type = self.protected_token_type
+        if token_type is None:
+            return
+        num_types = getattr(self, "type_vocab_size", 1)
+        if num_types < 2:
+            raise ValueError(
+                f"protected_token_type={token_type!r} needs a model with several token types, but type_vocab_size="
+                f"{num_types}: every token has the same type, there is no segment to protect"
+            )
+        if not is_int(token_type) or not 0 <= token_type < num_types:
+            raise ValueError(
+                f"protected_token_type must be None or a token type id in 0..{num_types - 1} (type_vocab_size="
+                f"{num_types}), got {token_type!r}"
+            )
+        self.protected_token_type = int(token_type)
 
     def _check_keep_ratios(self) -> None:
         ratios = self.token_keep_ratios
@@ -248,16 +274,21 @@ class TokenPruningConfigMixin:
                 self.token_keep_ratios,
                 self.token_keep_bins,
                 self.token_ranking,
+                self.protected_token_type,
             )
         )
 
     def plan_dict(self) -> dict[str, Any]:
-        """The plan as plain JSON values (for results files and model cards): prune layers, bins, ratios, patterns."""
+        """
+        The plan as plain JSON values (for results files and model cards): prune layers, bins, ratios, patterns and
+        the protected token type.
+        """
         return {
             "prune_layers": list(self.prune_layers),
             "num_bins": self.num_bins,
             "token_keep_ratios": self.token_keep_ratios,
             "token_keep_bins": self.token_keep_bins,
+            "protected_token_type": self.protected_token_type,
         }
 
     @property
