@@ -123,6 +123,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--bf16", action="store_true", help="train under bfloat16 autocast; evaluate in float32")
     parser.add_argument(
+        "--protect_question",
+        action="store_true",
+        help="SQuAD: the ToP runs rank the question's tokens first, so they are pruned last (run_qa_top.py's option)",
+    )
+    parser.add_argument(
         "--final_model",
         action="store_true",
         help="keep the model at the end of training, as a run with the trainer's defaults does (no evaluation "
@@ -150,6 +155,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"{args.data_dir / preset.train_file} not found (--data_dir, by default ../shared/data)")
     if args.distill_file is not None and not args.distill_file.is_file():
         parser.error(f"--distill_file {args.distill_file} is not a file")
+    if args.protect_question and preset.script != "run_qa_top.py":
+        parser.error(f"--protect_question protects the question of SQuAD windows, got --task {args.task}")
     return args
 
 
@@ -171,6 +178,7 @@ class Benchmark:
             "glen": "" if args.group_by_length and not self.preset.group_by_length else None,
             "aw": args.lagrangian_anti_windup,
             "bf16": "" if args.bf16 else None,
+            "pq": "" if args.protect_question else None,
             "final": "" if args.final_model else None,
             "s": args.seed if args.seed != 42 else None,
         }
@@ -272,6 +280,8 @@ class Benchmark:
                 extra += [f"--{name}", str(getattr(self.args, name))]
         if self.args.lagrangian_anti_windup is not None:
             extra += ["--lagrangian_anti_windup", str(self.args.lagrangian_anti_windup == "on")]
+        if self.args.protect_question:
+            extra += ["--protect_question"]
         run_dir = self.work_dir / f"{method}-{target:g}{self.variant}"
         options = (*self.training_options(self.teacher_rows()), "--target_sparsity", str(target), *extra, *options)
         return self.run(method, f"target {target:g}", run_dir, *options)

@@ -102,6 +102,7 @@ def test_bad_options_are_refused(tiny_task, capsys):
         (["--targets", "1.2"], "target sparsities must be in (0, 1)"),
         (["--data_dir", str(root)], "not found (--data_dir"),
         (["--shallow_layers", "0"], "--shallow_layers must be positive"),
+        (["--protect_question"], "--protect_question protects the question of SQuAD windows, got --task sst2"),
     ):
         with pytest.raises(SystemExit):
             accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data"), *options])
@@ -127,3 +128,16 @@ def test_squad_runs_are_commands_of_the_question_answering_script(tmp_path):
     training = bench.training_options(10)
     assert training[training.index("--train_sampling_strategy") + 1] == "group_by_length"
     assert bench.variant == ""
+
+
+def test_protect_question_reaches_the_top_runs_and_names_their_folders(tmp_path):
+    squad = tmp_path / "data" / "squad"
+    squad.mkdir(parents=True)
+    (squad / "train-v1.1.json").write_text(json.dumps({"data": []}))
+    options = ["--task", "squad", "--data_dir", str(tmp_path / "data"), "--protect_question"]
+    bench = accuracy.Benchmark(accuracy.parse_args(options))
+    runs = []
+    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
+    bench.top("top", 0.5)
+    ((run_dir, run_options),) = runs
+    assert run_dir == "top-0.5-pq" and "--protect_question" in run_options
