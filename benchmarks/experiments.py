@@ -115,11 +115,12 @@ EXPERIMENTS = (
     Experiment(
         "accuracy-squad",
         "SQuAD v1.1 F1 (7,765 training questions, 384-token windows): ToP at two targets against no ranking "
-        "distillation, a 3-layer student, random tokens, the plan; and ToP at 0.5 with the question protected",
+        "distillation, a 3-layer student, random tokens, the plan; and ToP at 0.5 with the question protected (and "
+        "its plan on the teacher)",
         (
             ("benchmarks/accuracy.py", "--task", "squad"),
-            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "--targets", "0.5", "--protect_question",
-             "--name", "accuracy_squad_protected"),
+            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
+             "--protect_question", "--name", "accuracy_squad_protected"),
         ),
         ("accuracy_squad.json", "accuracy_squad_protected.json"),
         long=True,
