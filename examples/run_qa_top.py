@@ -41,8 +41,9 @@ Arguments of this script (the rest are `TopTrainingArguments`):
 - `--do_finetune_teacher`, `--teacher_output_dir` (default `OUTPUT_DIR-teacher`, reused when the job runs again;
   an interrupted fine-tuning resumes from its last checkpoint there),
   `--teacher_num_train_epochs` (default 2), `--teacher_learning_rate` (default 5e-5), `--teacher_max_steps`.
-- `--protect_question`: the student ranks the question's tokens above the context's, so they are pruned last
-  (`protected_token_type=0`; BERT only: RoBERTa and XLM-R have no token types). See docs/method.md.
+- `--protect_question`: the student ranks the question's tokens above the context's, so a plan that keeps the top
+  of the ranking prunes them last (`protected_token_type=0`; BERT only: RoBERTa and XLM-R have no token types).
+  See docs/method.md.
 - `--train_file`, `--validation_file`: SQuAD JSON files; or `--dataset_name` (`squad`, `squad_v2`, ...) and
   `--dataset_config_name`, loaded from the Hub.
 - `--version_2_with_negative`: the data has unanswerable questions (SQuAD v2.0); `--null_score_diff_threshold`
@@ -130,8 +131,8 @@ class ModelArguments(run_glue_top.ModelArguments):
         default=False,
         metadata={
             "help": "Rank the question's tokens (BERT's first segment: [CLS] question [SEP]) above the context's at "
-            "every pruning decision, so they are pruned last (the student's config.protected_token_type = 0). Needs "
-            "a model with token types (BERT; not RoBERTa or XLM-R)."
+            "every pruning decision, so a plan keeping the top of the ranking prunes them last (the student's "
+            "config.protected_token_type = 0). Needs a model with token types (BERT; not RoBERTa or XLM-R)."
         },
     )
 

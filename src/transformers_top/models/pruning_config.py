@@ -68,9 +68,10 @@ class TokenPruningConfigMixin:
             `"attention"` ranks tokens by the attention they receive (the method); `"random"` by random scores, the
             random-dropping baseline with the same plan.
         protected_token_type (`int`, *optional*):
-            A token type id (segment) whose tokens rank above every other token at each pruning decision, so they
-            are the last to be pruned: `0` protects the question of a BERT question-answering input (`[CLS]
-            question [SEP]` is segment 0, the context segment 1). The plan's counts do not change: a protected
+            A token type id (segment) whose tokens rank above every other token at each pruning decision, so a
+            plan that keeps the top of the ranking prunes them last (a bin pattern that drops the first rank bins
+            drops them first): `0` protects the question of a BERT question-answering input (`[CLS] question
+            [SEP]` is segment 0, the context segment 1). The plan's counts do not change: a protected
             segment longer than a layer keeps is ranked within itself by importance. Inputs without
             `token_type_ids` are all of type 0. Needs a model with several token types (`type_vocab_size > 1`).
             `None` (the default) ranks every token by importance alone.
