@@ -125,7 +125,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--protect_question",
         action="store_true",
-        help="SQuAD: the ToP runs rank the question's tokens first, so they are pruned last (run_qa_top.py's option)",
+        help="SQuAD: the ToP runs rank the question's tokens first at every pruning decision (run_qa_top.py's option)",
     )
     parser.add_argument(
         "--final_model",

@@ -109,12 +109,17 @@ def test_bad_options_are_refused(tiny_task, capsys):
         assert message in capsys.readouterr().err
 
 
-def test_squad_runs_are_commands_of_the_question_answering_script(tmp_path):
+def squad_benchmark(tmp_path, *options: str) -> accuracy.Benchmark:
+    """The SQuAD benchmark on a training file of 10 questions under `tmp_path/data`."""
     squad = tmp_path / "data" / "squad"
     squad.mkdir(parents=True)
     paragraph = {"context": "w1 w2 w3", "qas": [{"id": f"q{i}", "question": "w1?", "answers": []} for i in range(5)]}
     (squad / "train-v1.1.json").write_text(json.dumps({"data": [{"title": "t", "paragraphs": [paragraph] * 2}]}))
-    bench = accuracy.Benchmark(accuracy.parse_args(["--task", "squad", "--data_dir", str(tmp_path / "data")]))
+    return accuracy.Benchmark(accuracy.parse_args(["--task", "squad", "--data_dir", str(tmp_path / "data"), *options]))
+
+
+def test_squad_runs_are_commands_of_the_question_answering_script(tmp_path):
+    bench = squad_benchmark(tmp_path)
     assert bench.teacher_rows() == 10  # questions, not lines
     command = bench.command(tmp_path / "run", "--do_eval")
     assert command[1].endswith("examples/run_qa_top.py") and "--task_name" not in command
@@ -131,11 +136,7 @@ def test_squad_runs_are_commands_of_the_question_answering_script(tmp_path):
 
 
 def test_protect_question_reaches_the_top_runs_and_names_their_folders(tmp_path):
-    squad = tmp_path / "data" / "squad"
-    squad.mkdir(parents=True)
-    (squad / "train-v1.1.json").write_text(json.dumps({"data": []}))
-    options = ["--task", "squad", "--data_dir", str(tmp_path / "data"), "--protect_question"]
-    bench = accuracy.Benchmark(accuracy.parse_args(options))
+    bench = squad_benchmark(tmp_path, "--protect_question")
     runs = []
     bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
     bench.top("top", 0.5)
