@@ -121,6 +121,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("on", "off"),
         help="TopTrainingArguments' switch for the ToP runs (default: the trainer's, on)",
     )
+    parser.add_argument(
+        "--bin_order",
+        choices=("free", "sorted"),
+        help="TopTrainingArguments' bin_order for the ToP runs (default: the trainer's, free)",
+    )
     parser.add_argument("--bf16", action="store_true", help="train under bfloat16 autocast; evaluate in float32")
     parser.add_argument(
         "--protect_question",
@@ -177,6 +182,7 @@ class Benchmark:
             "tol": args.target_sparsity_tolerance,
             "glen": "" if args.group_by_length and not self.preset.group_by_length else None,
             "aw": args.lagrangian_anti_windup,
+            "bins": args.bin_order,
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,
             "final": "" if args.final_model else None,
@@ -280,6 +286,8 @@ class Benchmark:
                 extra += [f"--{name}", str(getattr(self.args, name))]
         if self.args.lagrangian_anti_windup is not None:
             extra += ["--lagrangian_anti_windup", str(self.args.lagrangian_anti_windup == "on")]
+        if self.args.bin_order is not None:
+            extra += ["--bin_order", self.args.bin_order]
         if self.args.protect_question:
             extra += ["--protect_question"]
         run_dir = self.work_dir / f"{method}-{target:g}{self.variant}"

@@ -96,6 +96,20 @@ def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, 
     assert run_dir == "top-0.3" + (f"-aw{switch}" if switch else "")
 
 
+@pytest.mark.parametrize("order", ["free", "sorted", None])
+def test_the_bin_order_reaches_the_top_runs_and_names_their_folders_only_when_given(tiny_task, order):
+    root, _ = tiny_task
+    options = ["--task", "sst2", "--data_dir", str(root / "data")]
+    bench = accuracy.Benchmark(accuracy.parse_args(options + (["--bin_order", order] if order else [])))
+    runs = []
+    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
+    bench.top("top", 0.45)
+    ((run_dir, run_options),) = runs
+    given = [run_options[i + 1] for i, name in enumerate(run_options) if name == "--bin_order"]
+    assert given == ([order] if order else [])
+    assert run_dir == "top-0.45" + (f"-bins{order}" if order else "")
+
+
 def test_bad_options_are_refused(tiny_task, capsys):
     root, _ = tiny_task
     for options, message in (

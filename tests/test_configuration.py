@@ -44,6 +44,7 @@ BAD_FIELDS = [
     (dict(num_bins=True), "num_bins must be a positive integer, got True"),
     (dict(pruning_masks="yes"), "pruning_masks must be a bool, got 'yes'"),
     (dict(plan_freeze_rule="mean"), "plan_freeze_rule must be one of ('threshold', 'expected'), got 'mean'"),
+    (dict(bin_order="prefix"), "bin_order must be one of ('free', 'sorted'), got 'prefix'"),
     (dict(token_ranking="importance"), "token_ranking must be one of ('attention', 'random'), got 'importance'"),
     (
         dict(protected_token_type=2),

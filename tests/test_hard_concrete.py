@@ -29,8 +29,10 @@ def sigmoid(value: float) -> float:
     return 1.0 / (1.0 + math.exp(-value))
 
 
-def masks_with(gate_log_alpha: list[float], bin_log_alpha: list[list[float]]) -> TokenPruningMasks:
-    masks = TokenPruningMasks(len(gate_log_alpha), len(bin_log_alpha[0]))
+def masks_with(
+    gate_log_alpha: list[float], bin_log_alpha: list[list[float]], bin_order: str = "free"
+) -> TokenPruningMasks:
+    masks = TokenPruningMasks(len(gate_log_alpha), len(bin_log_alpha[0]), bin_order)
     with torch.no_grad():
         masks.gate_log_alpha.copy_(torch.tensor(gate_log_alpha))
         masks.bin_log_alpha.copy_(torch.tensor(bin_log_alpha))
@@ -175,3 +177,46 @@ def test_frozen_plan_expected_rule_keeps_the_expected_keep_ratio():
 def test_frozen_plan_rejects_an_unknown_rule():
     with pytest.raises(ValueError, match="'median'"):
         masks_with([3.0], [[5.0]]).frozen_plan("median")
+
+
+# ---- sorted bins ----------------------------------------------------------------------------------------------------
+
+
+def test_sorted_bins_read_the_log_alphas_in_decreasing_order_along_the_ranking():
+    masks = masks_with([3.0, 3.0], [[-5.0, 5.0, -1.0, 2.0], [0.0, 0.0, 1.0, 0.0]], bin_order="sorted")
+    assert masks.rank_bin_log_alpha().tolist() == [[5.0, 2.0, -1.0, -5.0], [1.0, 0.0, 0.0, 0.0]]
+    # The parameters themselves stay where they are; "free" reads them as they are.
+    assert masks.bin_log_alpha.tolist()[0] == [-5.0, 5.0, -1.0, 2.0]
+    free = masks_with([3.0], [[-5.0, 5.0, -1.0, 2.0]])
+    assert free.rank_bin_log_alpha().tolist() == [[-5.0, 5.0, -1.0, 2.0]]
+
+
+def test_sorted_bins_frozen_plan_is_a_prefix_of_the_ranking():
+    # The same log-alphas as test_frozen_plan_drops_lowest_log_alpha_bins: two bins dropped, now the last two.
+    masks = masks_with([3.0], [[5.0, -5.0, 5.0, -5.0, 5.0]], bin_order="sorted")
+    assert masks.frozen_plan() == [[1, 1, 1, 0, 0]]
+    masks = masks_with([HALF_OPEN_LOG_ALPHA], [[-5.0, 5.0, -5.0, 5.0]], bin_order="sorted")
+    assert masks.frozen_plan("expected") == [[1, 1, 1, 0]]
+
+
+def test_sorted_bins_keep_the_expected_keep_ratio_and_pass_gradients_to_the_parameter_at_each_rank():
+    bins = [[-2.0, 4.0, 0.5]]
+    free, ordered = masks_with([0.0], bins), masks_with([0.0], bins, bin_order="sorted")
+    torch.testing.assert_close(ordered.expected_keep_ratios(), free.expected_keep_ratios())
+    # A loss on bin 0 (the best ranks) reaches the largest log-alpha, which sits at index 1.
+    ordered.rank_bin_log_alpha()[0, 0].backward()
+    assert ordered.bin_log_alpha.grad.tolist() == [[0.0, 1.0, 0.0]]
+
+
+def test_sorted_bins_sample_bin_zero_from_the_largest_log_alpha():
+    torch.manual_seed(0)
+    low, high = LOG_ALPHA_RANGE
+    masks = masks_with([high] * 200, [[low, high]] * 200, bin_order="sorted")
+    _, bins = masks.sample()
+    # P(z = 1) is 0.98 at the upper bound and P(z > 0) 0.047 at the lower: bin 0 is mostly kept, bin 1 mostly not.
+    assert bins[:, 0].mean() > 0.9 and bins[:, 1].mean() < 0.1
+
+
+def test_unknown_bin_order_is_rejected():
+    with pytest.raises(ValueError, match=r"bin_order must be one of .*'prefix'"):
+        TokenPruningMasks(2, 4, "prefix")

@@ -738,6 +738,41 @@ def test_masks_are_added_with_the_arguments_layout(tiny_bert_dir, tmp_path):
     assert tuple(trainer.masks.bin_log_alpha.shape) == (1, 7)
 
 
+def test_bin_order_argument_is_written_into_the_student_config_and_its_masks(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(tiny_bert_dir, tmp_path)
+    assert trainer.model.config.bin_order == "free" and trainer.masks.bin_order == "free"
+    trainer = make_trainer(tiny_bert_dir, tmp_path, bin_order="sorted")
+    assert trainer.model.config.bin_order == "sorted" and trainer.masks.bin_order == "sorted"
+    # A checkpoint with masks reloads them in its order; another order cannot be asked of them.
+    trainer.save_model(str(tmp_path / "checkpoint"), _internal_call=True)
+    student = TopBertForSequenceClassification.from_pretrained(tmp_path / "checkpoint")
+    assert student.bert.token_masks.bin_order == "sorted"
+    with pytest.raises(ValueError, match="bin_order='free', but the student already holds masks with bin_order="):
+        TopTrainer(
+            model=student,
+            teacher_model=trainer.teacher,
+            args=make_args(tmp_path / "again", bin_order="free"),
+            train_dataset=make_dataset(8),
+            data_collator=collate,
+        )
+
+
+def test_sorted_bins_train_to_the_target_with_a_plan_that_keeps_a_prefix_of_the_ranking(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(
+        tiny_bert_dir,
+        tmp_path,
+        train_dataset=make_dataset(64),
+        eval_dataset=make_dataset(32, seed=1),
+        bin_order="sorted",
+        **SHORT_RUN,
+    )
+    trainer.train()
+    assert trainer.evaluate()["eval_sparsity"] == pytest.approx(TARGET, abs=TOLERANCE)
+    config = trainer.model.base_model.deployable_config()
+    # Every pruning layer keeps the best ranks: the plan is stored as ratios alone, with no bin pattern.
+    assert config.token_keep_bins is None and min(config.token_keep_ratios) < 1.0
+
+
 def test_plan_freeze_rule_argument_is_written_into_the_student_config(tiny_bert_dir, tmp_path):
     assert make_trainer(tiny_bert_dir, tmp_path).model.config.plan_freeze_rule == "threshold"
     trainer = make_trainer(tiny_bert_dir, tmp_path, plan_freeze_rule="expected")

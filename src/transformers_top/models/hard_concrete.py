@@ -19,6 +19,9 @@ BIN_LOG_ALPHA_INIT = 10.0
 _UNIFORM_EPS = 1e-6
 #: Rules that turn trained masks into a deterministic plan (see `TokenPruningMasks.frozen_plan`).
 FREEZE_RULES = ("threshold", "expected")
+#: How the rank bins' log-alphas map to the ranking: `"free"`, each bin its own (the method), or `"sorted"`, the
+#: largest log-alpha at bin 0 and so on down, so the kept bins are always a prefix of the ranking.
+BIN_ORDERS = ("free", "sorted")
 
 
 def hard_concrete_sample(log_alpha: torch.Tensor) -> torch.Tensor:
@@ -46,10 +49,18 @@ class TokenPruningMasks(nn.Module):
     Args:
         num_locations (`int`): number of prune layers.
         num_bins (`int`): rank bins per prune layer.
+        bin_order (`str`, *optional*, defaults to `"free"`):
+            `"free"`: bin `b` of a location samples from its own log-alpha `bin_log_alpha[p, b]`, as in the method.
+            `"sorted"`: each location's log-alphas are sorted in decreasing order before they are used, so bin 0
+            (the most important tokens) samples from the largest and the frozen plan always keeps a prefix of the
+            ranking; which parameter serves which bin changes as they are trained (see `docs/method.md`).
     """
 
-    def __init__(self, num_locations: int, num_bins: int) -> None:
+    def __init__(self, num_locations: int, num_bins: int, bin_order: str = "free") -> None:
         super().__init__()
+        if bin_order not in BIN_ORDERS:
+            raise ValueError(f"bin_order must be one of {BIN_ORDERS}, got {bin_order!r}")
+        self.bin_order = bin_order
         self.gate_log_alpha = nn.Parameter(torch.full((num_locations,), GATE_LOG_ALPHA_INIT))
         self.bin_log_alpha = nn.Parameter(torch.full((num_locations, num_bins), BIN_LOG_ALPHA_INIT))
         self.lagrange_multipliers = nn.Parameter(torch.zeros(2))
@@ -62,6 +73,15 @@ class TokenPruningMasks(nn.Module):
             self.bin_log_alpha.fill_(BIN_LOG_ALPHA_INIT)
             self.lagrange_multipliers.zero_()
 
+    def rank_bin_log_alpha(self) -> torch.Tensor:
+        """
+        The log-alpha of each rank bin, of shape `(num_locations, num_bins)`, differentiable: `bin_log_alpha` itself
+        with `bin_order="free"`, each row sorted in decreasing order with `"sorted"` (equal values keep their order).
+        """
+        if self.bin_order == "free":
+            return self.bin_log_alpha
+        return torch.sort(self.bin_log_alpha, dim=1, descending=True, stable=True).values
+
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         """
         One fresh sample of every mask, for one training step.
@@ -69,12 +89,12 @@ class TokenPruningMasks(nn.Module):
         Returns:
             `(gates, bins)`: `gates` of shape `(num_locations,)` is a hard 0/1 (on iff `z > 0`, the event whose
             probability is `P(z > 0)`) with the straight-through gradient of the soft sample; `bins` of shape
-            `(num_locations, num_bins)` is the soft sample in `[0, 1]`.
+            `(num_locations, num_bins)` is the soft sample in `[0, 1]` of `rank_bin_log_alpha()`.
         """
         soft_gates = hard_concrete_sample(self.gate_log_alpha)
         hard_gates = (soft_gates > 0).to(soft_gates.dtype)
         gates = hard_gates + soft_gates - soft_gates.detach()
-        return gates, hard_concrete_sample(self.bin_log_alpha)
+        return gates, hard_concrete_sample(self.rank_bin_log_alpha())
 
     def expected_keep_ratios(self) -> torch.Tensor:
         """`rho_p = 1 - (1 - mean_b P(z_b > 0)) * P(g_p > 0)` per location, differentiable, of shape `(locations,)`."""
@@ -92,8 +112,9 @@ class TokenPruningMasks(nn.Module):
     def frozen_plan(self, rule: str = "threshold") -> list[list[int] | None]:
         """
         The deterministic plan: per location, `None` when it does not prune, else a 0/1 list that drops the bins with
-        the lowest log-alpha (among equal log-alphas, the later bins, which hold the less important ranks). At least
-        one bin is always kept, so a location never leaves only [CLS].
+        the lowest log-alpha (among equal log-alphas, the later bins, which hold the less important ranks), read from
+        `rank_bin_log_alpha()`: with `bin_order="sorted"` the kept bins are always a prefix. At least one bin is
+        always kept, so a location never leaves only [CLS].
 
         Args:
             rule (`str`, defaults to `"threshold"`):
@@ -112,7 +133,7 @@ class TokenPruningMasks(nn.Module):
         else:
             bins_dropped = num_bins * (1.0 - self.expected_keep_ratios())
         plan: list[list[int] | None] = []
-        for log_alpha, dropped in zip(self.bin_log_alpha, bins_dropped.tolist(), strict=True):
+        for log_alpha, dropped in zip(self.rank_bin_log_alpha(), bins_dropped.tolist(), strict=True):
             num_dropped = min(round(dropped), num_bins - 1)
             if num_dropped == 0:
                 plan.append(None)
@@ -125,4 +146,4 @@ class TokenPruningMasks(nn.Module):
         return plan
 
 
-__all__ = ["FREEZE_RULES", "TokenPruningMasks", "hard_concrete_sample", "prob_nonzero"]
+__all__ = ["BIN_ORDERS", "FREEZE_RULES", "TokenPruningMasks", "hard_concrete_sample", "prob_nonzero"]

@@ -194,14 +194,16 @@ class TokenPrunedEncoderMixin:
         """Create the masks a training checkpoint carries (`config.pruning_masks`), else none."""
         config = self.config
         self.token_masks = (
-            TokenPruningMasks(len(config.prune_layers), config.num_bins) if config.pruning_masks else None
+            TokenPruningMasks(len(config.prune_layers), config.num_bins, config.bin_order)
+            if config.pruning_masks
+            else None
         )
         self._stored_plan: tuple[tuple, list[LayerPlan | None]] | None = None
 
     def add_pruning_masks(self) -> TokenPruningMasks:
         """
         Add trainable hard-concrete masks (gates closed, bins open) at `config.prune_layers` with `config.num_bins`
-        bins, and record it in the config so that training checkpoints reload with their masks.
+        bins in `config.bin_order`, and record it in the config so that training checkpoints reload with their masks.
 
         Raises:
             `ValueError`: when the model already has masks or a fixed plan.
@@ -214,7 +216,8 @@ class TokenPrunedEncoderMixin:
                 "masks are learnt from a dense model: set config.token_keep_ratios = None first"
             )
         device = self.get_input_embeddings().weight.device
-        self.token_masks = TokenPruningMasks(len(self.config.prune_layers), self.config.num_bins).to(device)
+        config = self.config
+        self.token_masks = TokenPruningMasks(len(config.prune_layers), config.num_bins, config.bin_order).to(device)
         self.config.pruning_masks = True
         return self.token_masks
 

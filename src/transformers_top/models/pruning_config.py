@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar, NamedTuple
 
-from .hard_concrete import FREEZE_RULES
+from .hard_concrete import BIN_ORDERS, FREEZE_RULES
 
 #: How the tokens are ranked at a pruning decision: by the attention they receive (ToP), or at random (the baseline
 #: that shows what the ranking is worth).
@@ -51,6 +51,12 @@ class TokenPruningConfigMixin:
         num_bins (`int`, *optional*, defaults to 50):
             Number of rank bins per prune layer used by the trainable masks. A token ranked `r` among the `A` alive
             non-[CLS] tokens falls in bin `floor(r * num_bins / A)`.
+        bin_order (`str`, *optional*, defaults to `"free"`):
+            How the trainable masks' rank bins take their log-alphas: `"free"`, each bin its own (the method, whose
+            trained plan may keep any set of bins), or `"sorted"`, each location's log-alphas sorted in decreasing
+            order, so bin 0 is the most likely kept and the trained plan always keeps a prefix of the ranking. Read
+            when the masks are created (`add_pruning_masks`, or loading a checkpoint that has them); unused once the
+            plan is finalized.
         token_keep_ratios (`list[float]`, *optional*):
             One value in `(0, 1]` per layer: the fraction of the alive non-[CLS] tokens kept at that layer's input
             (`ceil(ratio * A)` of them, the most important first). Values below 1 are only allowed in
@@ -85,6 +91,7 @@ class TokenPruningConfigMixin:
 
     prune_layers: list[int] | None = None
     num_bins: int = 50
+    bin_order: str = "free"
     token_keep_ratios: list[float] | None = None
     token_keep_bins: list[list[int] | None] | None = None
     plan_freeze_rule: str = "threshold"
@@ -174,7 +181,11 @@ class TokenPruningConfigMixin:
         if not is_int(self.num_bins) or self.num_bins < 1:
             raise ValueError(f"num_bins must be a positive integer, got {self.num_bins!r}")
         self.num_bins = int(self.num_bins)
-        for name, choices in (("plan_freeze_rule", FREEZE_RULES), ("token_ranking", TOKEN_RANKINGS)):
+        for name, choices in (
+            ("bin_order", BIN_ORDERS),
+            ("plan_freeze_rule", FREEZE_RULES),
+            ("token_ranking", TOKEN_RANKINGS),
+        ):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if not isinstance(self.pruning_masks, bool):

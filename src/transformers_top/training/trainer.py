@@ -92,11 +92,19 @@ class TopTrainer(Trainer):
                 f"the launcher started {launched} processes but the training arguments use {args.world_size}: on a "
                 "machine without GPUs pass --use_cpu (use_cpu=True) so the processes train together over gloo"
             )
-        if model.base_model.token_masks is None:
+        masks = model.base_model.token_masks
+        if masks is None:
             model.config.num_bins = args.num_bins
+            if args.bin_order is not None:
+                model.config.bin_order = args.bin_order
             if args.prune_layers is not None:
                 model.config.prune_layers = list(args.prune_layers)
             model.add_pruning_masks()
+        elif args.bin_order is not None and args.bin_order != masks.bin_order:
+            raise ValueError(
+                f"bin_order={args.bin_order!r}, but the student already holds masks with bin_order="
+                f"{masks.bin_order!r} (from its checkpoint): the order of trained masks cannot change"
+            )
         if args.plan_freeze_rule is not None:
             model.config.plan_freeze_rule = args.plan_freeze_rule
         self.rank_distill_layers = resolve_rank_layers(args.rank_distill_layers, model.config)

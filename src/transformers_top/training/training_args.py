@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from ..models.hard_concrete import FREEZE_RULES
+from ..models.hard_concrete import BIN_ORDERS, FREEZE_RULES
 from ..models.pruning_config import is_int, is_number
 from .losses import RANKING_LOSSES
 
@@ -72,6 +72,11 @@ class TopTrainingArguments(TrainingArguments):
             Keep the student's embedding layer frozen.
         num_bins (`int`, defaults to 25):
             Rank bins per prune layer, written into the student's configuration when its masks are added.
+        bin_order (`str`, *optional*):
+            How the rank bins take their log-alphas, written into the student's configuration when its masks are
+            added: `"free"` (the method: each bin its own, so the trained plan may keep any set of bins) or
+            `"sorted"` (decreasing along the ranking, so the plan always keeps a prefix of it). Default: the
+            student configuration's (`"free"`); a student that already holds masks must have the same.
         prune_layers (`list[int]`, *optional*):
             Layers that may prune their input. Defaults to `2 .. num_layers - 1`.
         plan_freeze_rule (`str`, *optional*):
@@ -136,6 +141,13 @@ class TopTrainingArguments(TrainingArguments):
     )
     freeze_embeddings: bool = field(default=True, metadata={"help": "Freeze the student's embeddings."})
     num_bins: int = field(default=25, metadata={"help": "Rank bins per prune layer."})
+    bin_order: str | None = field(
+        default=None,
+        metadata={
+            "help": "How rank bins take their log-alphas: 'free' (the method's) or 'sorted' (the plan keeps a prefix "
+            "of the ranking). Default: the student config's ('free').",
+        },
+    )
     prune_layers: list[int] | None = field(
         default=None, metadata={"help": "Layers that may prune their input (default: 2 .. num_layers - 1)."}
     )
@@ -184,6 +196,8 @@ class TopTrainingArguments(TrainingArguments):
                 or not all(is_int(layer) and layer >= 0 for layer in layers)
             ):
                 raise ValueError(f"{name} must be a non-empty list of layer indices, got {layers!r}")
+        if self.bin_order is not None and self.bin_order not in BIN_ORDERS:
+            raise ValueError(f"bin_order must be one of {BIN_ORDERS} or None, got {self.bin_order!r}")
         if self.plan_freeze_rule is not None and self.plan_freeze_rule not in FREEZE_RULES:
             raise ValueError(f"plan_freeze_rule must be one of {FREEZE_RULES} or None, got {self.plan_freeze_rule!r}")
         if self.flops_padded_length is not None:
