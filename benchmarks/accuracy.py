@@ -126,6 +126,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("free", "sorted"),
         help="TopTrainingArguments' bin_order for the ToP runs (default: the trainer's, free)",
     )
+    parser.add_argument(
+        "--rank_distill_score",
+        choices=("importance", "log"),
+        help="TopTrainingArguments' rank_distill_score for the ToP runs (default: the trainer's, importance)",
+    )
     parser.add_argument("--bf16", action="store_true", help="train under bfloat16 autocast; evaluate in float32")
     parser.add_argument(
         "--protect_question",
@@ -183,6 +188,7 @@ class Benchmark:
             "glen": "" if args.group_by_length and not self.preset.group_by_length else None,
             "aw": args.lagrangian_anti_windup,
             "bins": args.bin_order,
+            "rank": args.rank_distill_score,
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,
             "final": "" if args.final_model else None,
@@ -286,8 +292,9 @@ class Benchmark:
                 extra += [f"--{name}", str(getattr(self.args, name))]
         if self.args.lagrangian_anti_windup is not None:
             extra += ["--lagrangian_anti_windup", str(self.args.lagrangian_anti_windup == "on")]
-        if self.args.bin_order is not None:
-            extra += ["--bin_order", self.args.bin_order]
+        for name in ("bin_order", "rank_distill_score"):
+            if getattr(self.args, name) is not None:
+                extra += [f"--{name}", getattr(self.args, name)]
         if self.args.protect_question:
             extra += ["--protect_question"]
         run_dir = self.work_dir / f"{method}-{target:g}{self.variant}"

@@ -139,12 +139,21 @@ def ndcg_lambda_loss(student: torch.Tensor, relevance: torch.Tensor, valid: torc
 RANKING_LOSSES = {"arp2": arp2_loss, "ndcg": ndcg_lambda_loss}
 
 
+#: What the ranking losses compare (`TopTrainingArguments.rank_distill_score`): the student's importance itself (the
+#: method), or its natural logarithm.
+RANKING_SCORES = ("importance", "log")
+#: Importance floor before the logarithm (an importance is a mean of attention probabilities, so it is never 0 in
+#: float32 but may underflow in reduced precision).
+LOG_IMPORTANCE_FLOOR = 1e-12
+
+
 def rank_distillation_loss(
     student_importance: torch.Tensor,
     teacher_importance: torch.Tensor,
     alive: torch.Tensor,
     k: int,
     loss: str = "arp2",
+    score: str = "importance",
 ) -> torch.Tensor:
     """
     Ranking loss of one student layer against the teacher's final-layer importance.
@@ -155,11 +164,20 @@ def rank_distillation_loss(
         alive (`torch.Tensor` of shape `(batch, length)`, bool): real tokens.
         k (`int`): top-k of the teacher to distil.
         loss (`str`): `"arp2"` or `"ndcg"`.
+        score (`str`, defaults to `"importance"`): the student scores `s` the loss compares, `"importance"` (the
+            method) or `"log"` (`log(max(importance, 1e-12))`). The two rank tokens alike; they differ in scale: an
+            importance sums to 1 over a sample's tokens, so on long inputs its pairwise differences are a few
+            hundredths and `log2(1 + exp(-(s_i - s_j)))` stays near its equal-scores value, where a log-importance
+            difference is the log of the two tokens' ratio (see `docs/method.md`).
     """
     if loss not in RANKING_LOSSES:
         raise ValueError(f"loss must be one of {sorted(RANKING_LOSSES)}, got {loss!r}")
+    if score not in RANKING_SCORES:
+        raise ValueError(f"score must be one of {RANKING_SCORES}, got {score!r}")
     positions, relevance, valid = teacher_top_k(teacher_importance, alive, k)
     student = student_importance.gather(1, positions)
+    if score == "log":
+        student = student.clamp(min=LOG_IMPORTANCE_FLOOR).log()
     return RANKING_LOSSES[loss](student, relevance, valid, k)
 
 
@@ -184,6 +202,7 @@ def lagrangian_term(
 
 __all__ = [
     "RANKING_LOSSES",
+    "RANKING_SCORES",
     "arp2_loss",
     "lagrangian_term",
     "logit_distillation_loss",

@@ -27,6 +27,7 @@ CARD_HYPERPARAMETERS = (
     "rank_distill_alpha",
     "rank_distill_topk",
     "rank_distill_loss",
+    "rank_distill_score",
     "num_bins",
     "bin_order",
     "plan_freeze_rule",

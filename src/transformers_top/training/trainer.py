@@ -280,6 +280,7 @@ class TopTrainer(Trainer):
                 alive,
                 self.args.rank_distill_topk,
                 self.args.rank_distill_loss,
+                self.args.rank_distill_score,
             )
             for layer in self.rank_distill_layers
         )

@@ -8,7 +8,7 @@ from transformers import TrainingArguments
 
 from ..models.hard_concrete import BIN_ORDERS, FREEZE_RULES
 from ..models.pruning_config import is_int, is_number
-from .losses import RANKING_LOSSES
+from .losses import RANKING_LOSSES, RANKING_SCORES
 
 #: Share of the steps trained on the frozen plan when `frozen_plan_ratio` is left unset.
 DEFAULT_FROZEN_PLAN_RATIO = 0.3
@@ -68,6 +68,9 @@ class TopTrainingArguments(TrainingArguments):
             prune layers, the first quarter after layer 0, as the authors distil.
         rank_distill_loss (`str`, defaults to `"arp2"`):
             `"arp2"` (the authors' LambdaLoss ARP-2 variant) or `"ndcg"` (the NDCG-weighted LambdaLoss).
+        rank_distill_score (`str`, defaults to `"importance"`):
+            The student scores the ranking loss compares: `"importance"` (the method) or `"log"`, its logarithm,
+            whose pairwise differences do not shrink with the input length (see `docs/method.md`).
         freeze_embeddings (`bool`, defaults to `True`):
             Keep the student's embedding layer frozen.
         num_bins (`int`, defaults to 25):
@@ -139,6 +142,10 @@ class TopTrainingArguments(TrainingArguments):
     rank_distill_loss: str = field(
         default="arp2", metadata={"help": "Ranking loss: 'arp2' (authors') or 'ndcg' (NDCG-weighted LambdaLoss)."}
     )
+    rank_distill_score: str = field(
+        default="importance",
+        metadata={"help": "Scores the ranking loss compares: 'importance' (the method's) or 'log' (log-importance)."},
+    )
     freeze_embeddings: bool = field(default=True, metadata={"help": "Freeze the student's embeddings."})
     num_bins: int = field(default=25, metadata={"help": "Rank bins per prune layer."})
     bin_order: str | None = field(
@@ -180,6 +187,8 @@ class TopTrainingArguments(TrainingArguments):
         if not is_number(alpha) or not alpha >= 0:
             raise ValueError(f"rank_distill_alpha must be a number >= 0, got {alpha!r}")
         _check_int("rank_distill_topk", self.rank_distill_topk, minimum=2)
+        if self.rank_distill_score not in RANKING_SCORES:
+            raise ValueError(f"rank_distill_score must be one of {RANKING_SCORES}, got {self.rank_distill_score!r}")
         if self.rank_distill_loss not in RANKING_LOSSES:
             raise ValueError(
                 f"rank_distill_loss must be one of {tuple(RANKING_LOSSES)}, got {self.rank_distill_loss!r}"
