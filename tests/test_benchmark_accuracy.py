@@ -96,18 +96,28 @@ def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, 
     assert run_dir == "top-0.3" + (f"-aw{switch}" if switch else "")
 
 
-@pytest.mark.parametrize("order", ["free", "sorted", None])
-def test_the_bin_order_reaches_the_top_runs_and_names_their_folders_only_when_given(tiny_task, order):
+@pytest.mark.parametrize(
+    ("option", "value", "label"),
+    [
+        ("--bin_order", "sorted", "-binssorted"),
+        ("--bin_order", "free", "-binsfree"),
+        ("--rank_distill_score", "log", "-ranklog"),
+        ("--bin_order", None, ""),
+    ],
+)
+def test_mask_and_ranking_options_reach_the_top_runs_and_name_their_folders_only_when_given(
+    tiny_task, option, value, label
+):
     root, _ = tiny_task
     options = ["--task", "sst2", "--data_dir", str(root / "data")]
-    bench = accuracy.Benchmark(accuracy.parse_args(options + (["--bin_order", order] if order else [])))
+    bench = accuracy.Benchmark(accuracy.parse_args(options + ([option, value] if value else [])))
     runs = []
     bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
     bench.top("top", 0.45)
     ((run_dir, run_options),) = runs
-    given = [run_options[i + 1] for i, name in enumerate(run_options) if name == "--bin_order"]
-    assert given == ([order] if order else [])
-    assert run_dir == "top-0.45" + (f"-bins{order}" if order else "")
+    given = [run_options[i + 1] for i, name in enumerate(run_options) if name == option]
+    assert given == ([value] if value else [])
+    assert run_dir == "top-0.45" + label
 
 
 def test_bad_options_are_refused(tiny_task, capsys):

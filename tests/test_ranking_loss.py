@@ -70,6 +70,36 @@ def test_agreeing_order_costs_almost_nothing_and_reversed_order_costs_much(loss)
     assert high > 1.0
 
 
+def test_log_scores_compare_ratios_where_importances_compare_differences():
+    # One sample, teacher top-3 = positions 1, 2, 3 (y = 3, 2, 1); the student agrees, with importances 0.4, 0.2, 0.1.
+    alive = torch.ones(1, 5, dtype=torch.bool)
+    teacher = torch.tensor([[0.0, 0.5, 0.3, 0.15, 0.05]])
+    student = torch.tensor([[0.2, 0.4, 0.2, 0.1, 0.1]])
+    # Importance: differences 0.2, 0.3, 0.1: (log2(1 + e^-0.2) + 2 log2(1 + e^-0.3) + log2(1 + e^-0.1)) / 9.
+    on_importance = sum(
+        gap * math.log2(1 + math.exp(-difference)) for gap, difference in ((1, 0.2), (2, 0.3), (1, 0.1))
+    )
+    assert rank_distillation_loss(student, teacher, alive, k=3).item() == pytest.approx(on_importance / 9, rel=1e-6)
+    # Log: differences ln 2, ln 4, ln 2: (log2(1.5) + 2 log2(1.25) + log2(1.5)) / 9, about a third lower.
+    on_log = 2 * math.log2(1.5) + 2 * math.log2(1.25)
+    loss = rank_distillation_loss(student, teacher, alive, k=3, score="log")
+    assert loss.item() == pytest.approx(on_log / 9, rel=1e-6)
+    # Importances summing to 1 over 200 tokens, in the teacher's order, 1% apart: nothing to learn from the
+    # importance, a clear signal from the log.
+    alive = torch.ones(1, 200, dtype=torch.bool)
+    teacher = torch.linspace(1.0, 0.0, 200)[None]
+    student = (1.01 ** -torch.arange(200.0))[None]
+    student = student / student.sum()
+    equal_scores = sum((20 - rank) * rank for rank in range(1, 20)) / 400  # every pair at log2(1 + e^0) = 1
+    assert rank_distillation_loss(student, teacher, alive, k=20).item() == pytest.approx(equal_scores, rel=1e-3)
+    assert rank_distillation_loss(student, teacher, alive, k=20, score="log").item() < 0.95 * equal_scores
+
+
+def test_unknown_score_raises():
+    with pytest.raises(ValueError, match=r"score must be one of .*'sqrt'"):
+        rank_distillation_loss(student_scores(), TEACHER, ALIVE, k=3, score="sqrt")
+
+
 def test_unknown_loss_raises():
     with pytest.raises(ValueError, match="listnet"):
         rank_distillation_loss(student_scores(), TEACHER, ALIVE, k=3, loss="listnet")

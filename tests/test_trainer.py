@@ -32,7 +32,7 @@ from transformers_top import (
 )
 from transformers_top.models.flops import encoder_flops
 from transformers_top.models.hard_concrete import LOG_ALPHA_RANGE
-from transformers_top.training.losses import lagrangian_term
+from transformers_top.training.losses import lagrangian_term, rank_distillation_loss
 from transformers_top.training.target_checks import missed_target_message
 
 #: The target of the short training run and the tolerance the issue asks for.
@@ -181,6 +181,23 @@ def test_training_loss_is_distillation_plus_lagrangian_plus_weighted_ranking(
     expected = logged["distill_loss"] + logged["lagrangian_loss"] + 0.1 * rank_share * logged["rank_loss"]
     assert loss.item() == pytest.approx(expected, rel=1e-5)
     assert logged["rank_loss"] > 0
+
+
+@pytest.mark.parametrize("score", ["importance", "log"])
+def test_rank_distill_score_reaches_the_ranking_loss(tiny_bert_dir, tmp_path, monkeypatch, score):
+    from transformers_top.training import trainer as trainer_module
+
+    scores = []
+
+    def recording_loss(*args, **kwargs):
+        scores.append(args[5] if len(args) > 5 else kwargs["score"])
+        return rank_distillation_loss(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "rank_distillation_loss", recording_loss)
+    trainer = make_trainer(tiny_bert_dir, tmp_path, rank_distill_alpha=0.1, rank_distill_score=score)
+    trainer.compute_loss(trainer.model.train(), collate(make_dataset(4)))
+    # One call per distilled layer, each with the chosen scores.
+    assert scores == [score] * len(trainer.rank_distill_layers) and scores
 
 
 def test_classification_task_loss_is_logit_distillation(tiny_bert_dir, tmp_path):

@@ -71,6 +71,7 @@ def test_defaults_are_the_recipe_of_docs_training(tmp_path):
         ("flops_padded_length", 0),
         ("plan_freeze_rule", "mean"),
         ("bin_order", "prefix"),
+        ("rank_distill_score", "sqrt"),
     ],
 )
 def test_bad_values_raise_naming_the_field(tmp_path, field, value):
@@ -93,6 +94,7 @@ def test_boundary_values_are_accepted(tmp_path):
         flops_padded_length=1,
         plan_freeze_rule="expected",
         bin_order="sorted",
+        rank_distill_score="log",
     )
     assert args.target_sparsity == 0.0 and args.rank_distill_loss == "ndcg" and args.prune_layers == [1]
 
