@@ -144,6 +144,21 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "rank-score",
+        "ranking distillation on the importance (the method) against its logarithm: SQuAD ToP at 0.5 with the log "
+        "score and its plan on the teacher (the importance: accuracy-squad), then how closely each student's layers "
+        "rank like the teacher's last layer (after accuracy-squad)",
+        (
+            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
+             "--rank_distill_score", "log", "--name", "rank_score_squad_log"),
+            ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
+             "benchmarks/work/squad/top-0.5", "benchmarks/work/squad/top-no-rank-0.5",
+             "benchmarks/work/squad/top-0.5-ranklog", "--texts", "400", "--name", "ranking_agreement_squad"),
+        ),
+        ("rank_score_squad_log.json", "ranking_agreement_squad.json"),
+        long=True,
+    ),
+    Experiment(
         "question-tokens",
         "which tokens the SQuAD model of accuracy-squad at target 0.5 keeps: question, context and answer tokens per "
         "layer (after accuracy-squad)",
