@@ -764,6 +764,13 @@ def test_bin_order_argument_is_written_into_the_student_config_and_its_masks(tin
     trainer.save_model(str(tmp_path / "checkpoint"), _internal_call=True)
     student = TopBertForSequenceClassification.from_pretrained(tmp_path / "checkpoint")
     assert student.bert.token_masks.bin_order == "sorted"
+    # Changing the config under existing masks is refused where the masks are used, not silently ignored.
+    student.config.bin_order = "free"
+    with pytest.raises(ValueError, match=r"config\.bin_order is 'free' but the model's masks were created with"):
+        student.eval()(**collate(make_dataset(2)))
+    with pytest.raises(ValueError, match=r"config\.bin_order is 'free' but the model's masks were created with"):
+        student.train()(**collate(make_dataset(2)))
+    student.config.bin_order = "sorted"
     with pytest.raises(ValueError, match="bin_order='free', but the student already holds masks with bin_order="):
         TopTrainer(
             model=student,

@@ -253,7 +253,7 @@ class TokenPrunedEncoderMixin:
         """
         num_layers, num_bins = self.config.num_hidden_layers, self.config.num_bins
         ratios, patterns = [1.0] * num_layers, [None] * num_layers
-        frozen_plan = self.token_masks.frozen_plan(self.config.plan_freeze_rule)
+        frozen_plan = self._checked_masks().frozen_plan(self.config.plan_freeze_rule)
         for layer, keep in zip(self.config.prune_layers, frozen_plan, strict=True):
             if keep is None:
                 continue
@@ -262,6 +262,16 @@ class TokenPrunedEncoderMixin:
             if keep != [1] * num_kept + [0] * (num_bins - num_kept):
                 patterns[layer] = keep
         return ratios, patterns
+
+    def _checked_masks(self) -> TokenPruningMasks:
+        """The masks, after checking that `config.bin_order` still says the order they were created with."""
+        masks = self.token_masks
+        if masks.bin_order != self.config.bin_order:
+            raise ValueError(
+                f"config.bin_order is {self.config.bin_order!r} but the model's masks were created with bin_order="
+                f"{masks.bin_order!r}: the order of existing masks cannot change (set it before add_pruning_masks)"
+            )
+        return masks
 
     def layer_keep_ratios(self) -> torch.Tensor:
         """Expected keep ratio at each layer's input under the masks (1 where it does not prune), differentiable."""
@@ -355,7 +365,7 @@ class TokenPrunedEncoderMixin:
 
     def _soft_masked_forward(self, hidden_states, alive, collect: OutputCollector, protected) -> torch.Tensor:
         """Training with masks: each prune layer's input is scaled by its soft keep values; lengths do not change."""
-        masking = SoftMasking(self.token_masks, self.config.prune_layers, alive, hidden_states.dtype)
+        masking = SoftMasking(self._checked_masks(), self.config.prune_layers, alive, hidden_states.dtype)
         kernel_mask = self._kernel_mask(alive, hidden_states)
         for index, layer in enumerate(self.encoder.layer):
             collect.layer_input(masking.alive_queries())
