@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from common import SHARED_DATA, environment, save_results
 from question_tokens import first_answers
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoTokenizer
 
 from transformers_top import top_model_class
 from transformers_top.training.losses import rank_distillation_loss, teacher_final_importance, teacher_top_k
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
         models = {"teacher": load_dense(args.teacher)} | {path.name: load_dense(path) for path in args.models}
     except ValueError as error:
         parser.error(str(error))
-    teacher = AutoModel.from_pretrained(args.teacher).eval()
+    teacher = models["teacher"]  # the ToP model of the teacher's checkpoint, dense: it also returns hidden states
     tokenizer = AutoTokenizer.from_pretrained(args.teacher)
     result = measure(teacher, models, tokenizer, texts, args.topk, args.max_seq_length)
     print(f"top-{args.topk} overlap with the teacher's last layer (chance {result['chance_overlap']:.3f}), by layer:")

@@ -470,16 +470,21 @@ def test_short_run_reaches_the_target_sparsity(trained):
     assert last_log["expected_sparsity"] == pytest.approx(TARGET, abs=2 * TOLERANCE)
 
 
-def test_short_bf16_autocast_run_reaches_the_target_sparsity(tiny_bert_dir, tmp_path):
-    # --bf16 on a CPU: accelerate runs the student's and the teacher's forward under bfloat16 autocast.
-    trainer = make_trainer(
-        tiny_bert_dir,
-        tmp_path,
+def short_run_trainer(checkpoint, output_dir, **overrides) -> TopTrainer:
+    """A trainer for the short run of `trained` (64 rows, evaluated on 32 others), with `overrides`."""
+    return make_trainer(
+        checkpoint,
+        output_dir,
         train_dataset=make_dataset(64),
         eval_dataset=make_dataset(32, seed=1),
-        bf16=True,
         **SHORT_RUN,
+        **overrides,
     )
+
+
+def test_short_bf16_autocast_run_reaches_the_target_sparsity(tiny_bert_dir, tmp_path):
+    # --bf16 on a CPU: accelerate runs the student's and the teacher's forward under bfloat16 autocast.
+    trainer = short_run_trainer(tiny_bert_dir, tmp_path, bf16=True)
     assert trainer.accelerator.mixed_precision == "bf16"
     trainer.train()
     assert trainer.evaluate()["eval_sparsity"] == pytest.approx(TARGET, abs=TOLERANCE)
@@ -782,14 +787,7 @@ def test_bin_order_argument_is_written_into_the_student_config_and_its_masks(tin
 
 
 def test_sorted_bins_train_to_the_target_with_a_plan_that_keeps_a_prefix_of_the_ranking(tiny_bert_dir, tmp_path):
-    trainer = make_trainer(
-        tiny_bert_dir,
-        tmp_path,
-        train_dataset=make_dataset(64),
-        eval_dataset=make_dataset(32, seed=1),
-        bin_order="sorted",
-        **SHORT_RUN,
-    )
+    trainer = short_run_trainer(tiny_bert_dir, tmp_path, bin_order="sorted")
     trainer.train()
     assert trainer.evaluate()["eval_sparsity"] == pytest.approx(TARGET, abs=TOLERANCE)
     config = trainer.model.base_model.deployable_config()
