@@ -131,6 +131,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("importance", "log"),
         help="TopTrainingArguments' rank_distill_score for the ToP runs (default: the trainer's, importance)",
     )
+    parser.add_argument(
+        "--rank_distill_alpha",
+        type=float,
+        help="TopTrainingArguments' rank_distill_alpha for the ToP runs (default: the trainer's, 1e-2)",
+    )
     parser.add_argument("--bf16", action="store_true", help="train under bfloat16 autocast; evaluate in float32")
     parser.add_argument(
         "--protect_question",
@@ -157,6 +162,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.ablation_target = args.targets[len(args.targets) // 2]
     if any(not 0 < target < 1 for target in [*args.targets, args.ablation_target]):
         parser.error(f"target sparsities must be in (0, 1), got {args.targets} and {args.ablation_target}")
+    if args.rank_distill_alpha is not None and not args.rank_distill_alpha >= 0:
+        parser.error(f"--rank_distill_alpha must be >= 0, got {args.rank_distill_alpha}")
     if args.prune_epochs is not None and not args.prune_epochs > 0:
         parser.error(f"--prune_epochs must be positive, got {args.prune_epochs}")
     if any(layers < 1 for layers in args.shallow_layers):
@@ -189,6 +196,7 @@ class Benchmark:
             "aw": args.lagrangian_anti_windup,
             "bins": args.bin_order,
             "rank": args.rank_distill_score,
+            "ra": args.rank_distill_alpha,
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,
             "final": "" if args.final_model else None,
@@ -287,7 +295,7 @@ class Benchmark:
     def top(self, method: str, target: float, *options: str) -> Point:
         """A ToP run at `target` sparsity."""
         extra = []
-        for name in ("frozen_plan_ratio", "target_sparsity_tolerance"):
+        for name in ("frozen_plan_ratio", "target_sparsity_tolerance", "rank_distill_alpha"):
             if getattr(self.args, name) is not None:
                 extra += [f"--{name}", str(getattr(self.args, name))]
         if self.args.lagrangian_anti_windup is not None:

@@ -102,6 +102,7 @@ def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, 
         ("--bin_order", "sorted", "-binssorted"),
         ("--bin_order", "free", "-binsfree"),
         ("--rank_distill_score", "log", "-ranklog"),
+        ("--rank_distill_alpha", "0.3", "-ra0.3"),
         ("--bin_order", None, ""),
     ],
 )
@@ -126,6 +127,7 @@ def test_bad_options_are_refused(tiny_task, capsys):
         (["--targets", "1.2"], "target sparsities must be in (0, 1)"),
         (["--data_dir", str(root)], "not found (--data_dir"),
         (["--shallow_layers", "0"], "--shallow_layers must be positive"),
+        (["--rank_distill_alpha", "-1"], "--rank_distill_alpha must be >= 0, got -1.0"),
         (["--protect_question"], "--protect_question protects the question of SQuAD windows, got --task sst2"),
     ):
         with pytest.raises(SystemExit):
