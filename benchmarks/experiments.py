@@ -164,6 +164,23 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "rank-alpha",
+        "the weight of the log-scale ranking loss: SQuAD ToP at 0.5 with sorted bins, rank_distill_alpha 0.1 and 1 "
+        "(the method's 1e-2: rank-score), each with its plan on the teacher, then how each student's layers rank "
+        "like the teacher's last layer (after accuracy-squad)",
+        (
+            *(("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
+               "--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", alpha,
+               "--name", f"rank_alpha_squad_{alpha}") for alpha in ("0.1", "1")),
+            ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
+             "benchmarks/work/squad/top-0.5-binssorted", "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra0.1",
+             "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1", "--texts", "400",
+             "--name", "ranking_agreement_squad_alpha"),
+        ),
+        ("rank_alpha_squad_0.1.json", "rank_alpha_squad_1.json", "ranking_agreement_squad_alpha.json"),
+        long=True,
+    ),
+    Experiment(
         "question-tokens",
         "which tokens the SQuAD model of accuracy-squad at target 0.5 keeps: question, context and answer tokens per "
         "layer (after accuracy-squad)",
