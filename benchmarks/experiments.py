@@ -181,6 +181,17 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "epochs-squad",
+        "a longer pruning run: SQuAD ToP at 0.5 with sorted bins over two epochs (984 steps; one epoch: "
+        "bin-order-squad) and its plan on the teacher (after accuracy-squad)",
+        (
+            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
+             "--bin_order", "sorted", "--prune_epochs", "2", "--name", "epochs_squad_sorted_e2"),
+        ),
+        ("epochs_squad_sorted_e2.json",),
+        long=True,
+    ),
+    Experiment(
         "question-tokens",
         "which tokens the SQuAD model of accuracy-squad at target 0.5 keeps: question, context and answer tokens per "
         "layer (after accuracy-squad)",
