@@ -132,6 +132,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="TopTrainingArguments' rank_distill_score for the ToP runs (default: the trainer's, importance)",
     )
     parser.add_argument(
+        "--rank_distill_pairs",
+        choices=("top_k", "all"),
+        help="TopTrainingArguments' rank_distill_pairs for the ToP runs (default: the trainer's, top_k)",
+    )
+    parser.add_argument(
         "--rank_distill_alpha",
         type=float,
         help="TopTrainingArguments' rank_distill_alpha for the ToP runs (default: the trainer's, 1e-2)",
@@ -197,6 +202,7 @@ class Benchmark:
             "bins": args.bin_order,
             "rank": args.rank_distill_score,
             "ra": args.rank_distill_alpha,
+            "pairs": args.rank_distill_pairs,
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,
             "final": "" if args.final_model else None,
@@ -300,7 +306,7 @@ class Benchmark:
                 extra += [f"--{name}", str(getattr(self.args, name))]
         if self.args.lagrangian_anti_windup is not None:
             extra += ["--lagrangian_anti_windup", str(self.args.lagrangian_anti_windup == "on")]
-        for name in ("bin_order", "rank_distill_score"):
+        for name in ("bin_order", "rank_distill_score", "rank_distill_pairs"):
             if getattr(self.args, name) is not None:
                 extra += [f"--{name}", getattr(self.args, name)]
         if self.args.protect_question:

@@ -103,6 +103,7 @@ def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, 
         ("--bin_order", "free", "-binsfree"),
         ("--rank_distill_score", "log", "-ranklog"),
         ("--rank_distill_alpha", "0.3", "-ra0.3"),
+        ("--rank_distill_pairs", "all", "-pairsall"),
         ("--bin_order", None, ""),
     ],
 )

@@ -9,7 +9,12 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification
 
-from transformers_top.training.losses import rank_distillation_loss, teacher_final_importance, teacher_top_k
+from transformers_top.training.losses import (
+    rank_distillation_loss,
+    teacher_final_importance,
+    teacher_ranking,
+    teacher_top_k,
+)
 
 #: Two samples of 6 positions: the first has 6 real tokens, the second 3 ([CLS] + 2, fewer than k = 3).
 ALIVE = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], dtype=torch.bool)
@@ -93,6 +98,57 @@ def test_log_scores_compare_ratios_where_importances_compare_differences():
     equal_scores = sum((20 - rank) * rank for rank in range(1, 20)) / 400  # every pair at log2(1 + e^0) = 1
     assert rank_distillation_loss(student, teacher, alive, k=20).item() == pytest.approx(equal_scores, rel=1e-3)
     assert rank_distillation_loss(student, teacher, alive, k=20, score="log").item() < 0.95 * equal_scores
+
+
+def test_all_pairs_list_every_real_token_with_the_top_k_first_and_the_rest_at_relevance_zero():
+    positions, relevance, valid = teacher_ranking(TEACHER, ALIVE, k=3, pairs="all")
+    assert positions[0].tolist() == [2, 3, 5, 1, 4]  # teacher order, [CLS] left out
+    assert positions[1, :2].tolist() == [2, 1]
+    assert relevance.tolist() == [[3.0, 2.0, 1.0, 0.0, 0.0], [3.0, 2.0, 1.0, 0.0, 0.0]]
+    assert valid.tolist() == [[True] * 5, [True, True, False, False, False]]
+
+
+def test_arp2_on_all_pairs_hand_computed():
+    # k = 2; teacher ranks positions 1, 2, 3, 4 (y = 2, 1, 0, 0); student s = 0, 0, ln 3, 0 there.
+    #   (1, 2): 1 * log2(1 + e^0) = 1       (1, 3): 2 * log2(1 + e^ln3) = 4       (1, 4): 2 * log2(1 + e^0) = 2
+    #   (2, 3): 1 * log2(1 + e^ln3) = 2     (2, 4): 1 * log2(1 + e^0) = 1         (3, 4): same relevance, no pair
+    # Sum 10, divided by k * max(n, k) = 2 * 4: 1.25. The method's pairs hold (1, 2) only: 1 / k^2 = 0.25.
+    alive = torch.ones(1, 5, dtype=torch.bool)
+    teacher = torch.tensor([[0.9, 0.5, 0.4, 0.3, 0.2]])
+    student = torch.tensor([[100.0, 0.0, 0.0, math.log(3.0), 0.0]], requires_grad=True)
+    loss = rank_distillation_loss(student, teacher, alive, k=2, pairs="all")
+    assert loss.item() == pytest.approx(1.25, rel=1e-6)
+    assert rank_distillation_loss(student, teacher, alive, k=2).item() == pytest.approx(0.25, rel=1e-6)
+    loss.backward()
+    # Every real token but [CLS] takes part: the rest is pushed below the top-k.
+    assert (student.grad != 0).tolist() == [[False, True, True, True, True]]
+
+
+@pytest.mark.parametrize("loss", ["arp2", "ndcg"])
+def test_all_pairs_see_a_top_k_ranked_below_the_rest_where_the_top_k_pairs_cannot(loss):
+    alive = torch.ones(1, 8, dtype=torch.bool)
+    teacher = torch.tensor([[0.0, 0.5, 0.4, 0.3, 0.1, 0.1, 0.1, 0.1]])  # top-3: positions 1, 2, 3
+    above = torch.tensor([[0.0, 30.0, 20.0, 10.0, 0.0, 0.0, 0.0, 0.0]])  # the top-3 in order, above the rest
+    below = above - 40.0 * (above > 0)  # the same order among them, all below the rest
+    top_k = [rank_distillation_loss(s, teacher, alive, k=3, loss=loss).item() for s in (above, below)]
+    every = [rank_distillation_loss(s, teacher, alive, k=3, loss=loss, pairs="all").item() for s in (above, below)]
+    assert top_k[0] == pytest.approx(top_k[1], abs=1e-6)  # the method's pairs cannot tell the two apart
+    assert every[0] < 1e-3 and every[1] > 1.0
+
+
+@pytest.mark.parametrize("loss", ["arp2", "ndcg"])
+def test_all_pairs_equal_the_method_on_inputs_no_longer_than_the_top_k(loss):
+    student = student_scores()
+    # Sample 0 has 5 candidates, more than k = 3: on k = 5 and on the short sample 1, both lists are the same tokens.
+    for k, alive in ((5, ALIVE), (3, torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]], dtype=torch.bool))):
+        method = rank_distillation_loss(student, TEACHER, alive, k=k, loss=loss)
+        every = rank_distillation_loss(student, TEACHER, alive, k=k, loss=loss, pairs="all")
+        assert every.item() == pytest.approx(method.item(), rel=1e-6)
+
+
+def test_unknown_pairs_raise():
+    with pytest.raises(ValueError, match=r"pairs must be one of .*'rest'"):
+        rank_distillation_loss(student_scores(), TEACHER, ALIVE, k=3, pairs="rest")
 
 
 def test_unknown_score_raises():

@@ -183,21 +183,23 @@ def test_training_loss_is_distillation_plus_lagrangian_plus_weighted_ranking(
     assert logged["rank_loss"] > 0
 
 
-@pytest.mark.parametrize("score", ["importance", "log"])
-def test_rank_distill_score_reaches_the_ranking_loss(tiny_bert_dir, tmp_path, monkeypatch, score):
+@pytest.mark.parametrize(("score", "pairs"), [("importance", "top_k"), ("log", "top_k"), ("importance", "all")])
+def test_rank_distill_score_and_pairs_reach_the_ranking_loss(tiny_bert_dir, tmp_path, monkeypatch, score, pairs):
     from transformers_top.training import trainer as trainer_module
 
-    scores = []
+    calls = []
 
     def recording_loss(*args, **kwargs):
-        scores.append(args[5] if len(args) > 5 else kwargs["score"])
+        calls.append((args[5] if len(args) > 5 else kwargs["score"], args[6] if len(args) > 6 else kwargs["pairs"]))
         return rank_distillation_loss(*args, **kwargs)
 
     monkeypatch.setattr(trainer_module, "rank_distillation_loss", recording_loss)
-    trainer = make_trainer(tiny_bert_dir, tmp_path, rank_distill_alpha=0.1, rank_distill_score=score)
+    trainer = make_trainer(
+        tiny_bert_dir, tmp_path, rank_distill_alpha=0.1, rank_distill_score=score, rank_distill_pairs=pairs
+    )
     trainer.compute_loss(trainer.model.train(), collate(make_dataset(4)))
-    # One call per distilled layer, each with the chosen scores.
-    assert scores == [score] * len(trainer.rank_distill_layers) and scores
+    # One call per distilled layer, each with the chosen scores and pairs.
+    assert calls == [(score, pairs)] * len(trainer.rank_distill_layers) and calls
 
 
 def test_classification_task_loss_is_logit_distillation(tiny_bert_dir, tmp_path):

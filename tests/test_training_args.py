@@ -72,6 +72,7 @@ def test_defaults_are_the_recipe_of_docs_training(tmp_path):
         ("plan_freeze_rule", "mean"),
         ("bin_order", "prefix"),
         ("rank_distill_score", "sqrt"),
+        ("rank_distill_pairs", "rest"),
     ],
 )
 def test_bad_values_raise_naming_the_field(tmp_path, field, value):
@@ -95,6 +96,7 @@ def test_boundary_values_are_accepted(tmp_path):
         plan_freeze_rule="expected",
         bin_order="sorted",
         rank_distill_score="log",
+        rank_distill_pairs="all",
     )
     assert args.target_sparsity == 0.0 and args.rank_distill_loss == "ndcg" and args.prune_layers == [1]
 

@@ -95,6 +95,24 @@ def teacher_top_k(teacher_importance: torch.Tensor, alive: torch.Tensor, k: int)
     return positions, relevance, torch.isfinite(values)
 
 
+def teacher_ranking(teacher_importance: torch.Tensor, alive: torch.Tensor, k: int, pairs: str = "top_k"):
+    """
+    The list of tokens a ranking loss orders, with their relevance: the teacher's top `k` (`pairs="top_k"`, the
+    method, see `teacher_top_k`), or every non-[CLS] real token in the teacher's order (`pairs="all"`), the top `k`
+    at relevance `k, k-1, ..., 1` and the others at 0, so that the pairs also rank the top `k` above the rest.
+
+    Returns:
+        `(positions, relevance, valid)`, as `teacher_top_k`.
+    """
+    if pairs not in RANKING_PAIRS:
+        raise ValueError(f"pairs must be one of {RANKING_PAIRS}, got {pairs!r}")
+    if pairs == "top_k":
+        return teacher_top_k(teacher_importance, alive, k)
+    positions, _, valid = teacher_top_k(teacher_importance, alive, teacher_importance.shape[1])
+    ranks = torch.arange(positions.shape[1], device=positions.device, dtype=teacher_importance.dtype)
+    return positions, (k - ranks).clamp(min=0).expand_as(valid), valid
+
+
 def _pairwise_logistic(student: torch.Tensor) -> torch.Tensor:
     """`log2(1 + exp(-(s_i - s_j)))` for every pair, shape `(batch, k, k)`."""
     return nn.functional.softplus(-(student[:, :, None] - student[:, None, :])) / math.log(2.0)
@@ -102,17 +120,21 @@ def _pairwise_logistic(student: torch.Tensor) -> torch.Tensor:
 
 def arp2_loss(student: torch.Tensor, relevance: torch.Tensor, valid: torch.Tensor, k: int) -> torch.Tensor:
     """
-    LambdaLoss ARP-2 with sigma = 1: `sum_{y_i > y_j} (y_i - y_j) * log2(1 + exp(-(s_i - s_j))) / k^2`, batch mean.
+    LambdaLoss ARP-2 with sigma = 1: `sum_{y_i > y_j} (y_i - y_j) * log2(1 + exp(-(s_i - s_j))) / (k * max(n, k))`,
+    batch mean, with `n` a sample's number of valid entries. On the teacher's top-k (`n <= k`) the normaliser is the
+    method's `k^2`; on a list that also holds the other tokens it grows with them, so that the loss keeps its scale
+    across input lengths.
 
     Args:
-        student (`torch.Tensor` of shape `(batch, top)`): student scores at the teacher's top positions.
-        relevance (`torch.Tensor` of shape `(batch, top)`): integer relevance by teacher rank.
-        valid (`torch.Tensor` of shape `(batch, top)`, bool): real entries.
+        student (`torch.Tensor` of shape `(batch, n)`): student scores at the listed positions.
+        relevance (`torch.Tensor` of shape `(batch, n)`): integer relevance by teacher rank.
+        valid (`torch.Tensor` of shape `(batch, n)`, bool): real entries.
         k (`int`): the nominal top-k (normalisation).
     """
     gap = relevance[:, :, None] - relevance[:, None, :]
     pairs = (gap > 0) & valid[:, :, None] & valid[:, None, :]
-    per_sample = (gap * _pairwise_logistic(student) * pairs).sum(dim=(1, 2)) / k**2
+    normaliser = k * valid.sum(dim=1).clamp(min=k)
+    per_sample = (gap * _pairwise_logistic(student) * pairs).sum(dim=(1, 2)) / normaliser
     return per_sample.mean()
 
 
@@ -145,6 +167,9 @@ RANKING_SCORES = ("importance", "log")
 #: Importance floor before the logarithm (an importance is a mean of attention probabilities, so it is never 0 in
 #: float32 but may underflow in reduced precision).
 LOG_IMPORTANCE_FLOOR = 1e-12
+#: Which pairs of tokens the ranking losses compare (`TopTrainingArguments.rank_distill_pairs`): those within the
+#: teacher's top-k (the method), or also each top-k token against every other real token.
+RANKING_PAIRS = ("top_k", "all")
 
 
 def rank_distillation_loss(
@@ -154,6 +179,7 @@ def rank_distillation_loss(
     k: int,
     loss: str = "arp2",
     score: str = "importance",
+    pairs: str = "top_k",
 ) -> torch.Tensor:
     """
     Ranking loss of one student layer against the teacher's final-layer importance.
@@ -169,12 +195,15 @@ def rank_distillation_loss(
             importance sums to 1 over a sample's tokens, so on long inputs its pairwise differences are a few
             hundredths and `log2(1 + exp(-(s_i - s_j)))` stays near its equal-scores value, where a log-importance
             difference is the log of the two tokens' ratio (see `docs/method.md`).
+        pairs (`str`, defaults to `"top_k"`): the pairs the loss compares: those of the teacher's top-k (the method),
+            which order the top-k among themselves, or `"all"`, which also rank each of them above every other real
+            token (see `teacher_ranking`).
     """
     if loss not in RANKING_LOSSES:
         raise ValueError(f"loss must be one of {sorted(RANKING_LOSSES)}, got {loss!r}")
     if score not in RANKING_SCORES:
         raise ValueError(f"score must be one of {RANKING_SCORES}, got {score!r}")
-    positions, relevance, valid = teacher_top_k(teacher_importance, alive, k)
+    positions, relevance, valid = teacher_ranking(teacher_importance, alive, k, pairs)
     student = student_importance.gather(1, positions)
     if score == "log":
         student = student.clamp(min=LOG_IMPORTANCE_FLOOR).log()
@@ -202,6 +231,7 @@ def lagrangian_term(
 
 __all__ = [
     "RANKING_LOSSES",
+    "RANKING_PAIRS",
     "RANKING_SCORES",
     "arp2_loss",
     "lagrangian_term",
@@ -209,5 +239,6 @@ __all__ = [
     "ndcg_lambda_loss",
     "rank_distillation_loss",
     "teacher_final_importance",
+    "teacher_ranking",
     "teacher_top_k",
 ]

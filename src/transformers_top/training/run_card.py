@@ -28,6 +28,7 @@ CARD_HYPERPARAMETERS = (
     "rank_distill_topk",
     "rank_distill_loss",
     "rank_distill_score",
+    "rank_distill_pairs",
     "num_bins",
     "bin_order",
     "plan_freeze_rule",

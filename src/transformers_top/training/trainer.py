@@ -281,6 +281,7 @@ class TopTrainer(Trainer):
                 self.args.rank_distill_topk,
                 self.args.rank_distill_loss,
                 self.args.rank_distill_score,
+                self.args.rank_distill_pairs,
             )
             for layer in self.rank_distill_layers
         )

@@ -8,7 +8,7 @@ from transformers import TrainingArguments
 
 from ..models.hard_concrete import BIN_ORDERS, FREEZE_RULES
 from ..models.pruning_config import is_int, is_number
-from .losses import RANKING_LOSSES, RANKING_SCORES
+from .losses import RANKING_LOSSES, RANKING_PAIRS, RANKING_SCORES
 
 #: Share of the steps trained on the frozen plan when `frozen_plan_ratio` is left unset.
 DEFAULT_FROZEN_PLAN_RATIO = 0.3
@@ -71,6 +71,11 @@ class TopTrainingArguments(TrainingArguments):
         rank_distill_score (`str`, defaults to `"importance"`):
             The student scores the ranking loss compares: `"importance"` (the method) or `"log"`, its logarithm,
             whose pairwise differences do not shrink with the input length (see `docs/method.md`).
+        rank_distill_pairs (`str`, defaults to `"top_k"`):
+            The token pairs the ranking loss compares: `"top_k"` (the method: pairs within the teacher's top-k, which
+            orders them among themselves) or `"all"` (also each top-k token against every other real token, at
+            relevance 0, so the loss lifts the top-k above the rest; the same as `"top_k"` on inputs of at most
+            `rank_distill_topk + 1` tokens).
         freeze_embeddings (`bool`, defaults to `True`):
             Keep the student's embedding layer frozen.
         num_bins (`int`, defaults to 25):
@@ -146,6 +151,10 @@ class TopTrainingArguments(TrainingArguments):
         default="importance",
         metadata={"help": "Scores the ranking loss compares: 'importance' (the method's) or 'log' (log-importance)."},
     )
+    rank_distill_pairs: str = field(
+        default="top_k",
+        metadata={"help": "Pairs the ranking loss compares: 'top_k' (the method's) or 'all' (top-k vs the rest too)."},
+    )
     freeze_embeddings: bool = field(default=True, metadata={"help": "Freeze the student's embeddings."})
     num_bins: int = field(default=25, metadata={"help": "Rank bins per prune layer."})
     bin_order: str | None = field(
@@ -189,6 +198,8 @@ class TopTrainingArguments(TrainingArguments):
         _check_int("rank_distill_topk", self.rank_distill_topk, minimum=2)
         if self.rank_distill_score not in RANKING_SCORES:
             raise ValueError(f"rank_distill_score must be one of {RANKING_SCORES}, got {self.rank_distill_score!r}")
+        if self.rank_distill_pairs not in RANKING_PAIRS:
+            raise ValueError(f"rank_distill_pairs must be one of {RANKING_PAIRS}, got {self.rank_distill_pairs!r}")
         if self.rank_distill_loss not in RANKING_LOSSES:
             raise ValueError(
                 f"rank_distill_loss must be one of {tuple(RANKING_LOSSES)}, got {self.rank_distill_loss!r}"
