@@ -181,6 +181,23 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "rank-pairs",
+        "the ranking loss over all pairs (the teacher's top-k also against the other tokens) against the method's "
+        "top-k pairs: SQuAD ToP at 0.5, sorted bins, log scores, rank_distill_alpha 1 (top-k pairs: rank-alpha), its "
+        "plan on the teacher, and how its layers rank like the teacher's last layer (after rank-alpha)",
+        (
+            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
+             "--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", "1",
+             "--rank_distill_pairs", "all", "--name", "rank_pairs_squad_all"),
+            ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
+             "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1",
+             "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1-pairsall", "--texts", "400",
+             "--name", "ranking_agreement_squad_pairs"),
+        ),
+        ("rank_pairs_squad_all.json", "ranking_agreement_squad_pairs.json"),
+        long=True,
+    ),
+    Experiment(
         "epochs-squad",
         "a longer pruning run: SQuAD ToP at 0.5 with sorted bins over two epochs (984 steps; one epoch: "
         "bin-order-squad) and its plan on the teacher (after accuracy-squad)",
