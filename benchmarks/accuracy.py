@@ -102,6 +102,14 @@ class Point:
     run_dir: str
 
 
+#: `TopTrainingArguments` choices the ToP runs take from the command line: their values and the trainer's default.
+TRAINER_CHOICES = {
+    "bin_order": (("free", "sorted"), "free"),
+    "rank_distill_score": (("importance", "log"), "importance"),
+    "rank_distill_pairs": (("top_k", "all"), "top_k"),
+}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=sorted(PRESETS), default="sst2")
@@ -121,21 +129,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("on", "off"),
         help="TopTrainingArguments' switch for the ToP runs (default: the trainer's, on)",
     )
-    parser.add_argument(
-        "--bin_order",
-        choices=("free", "sorted"),
-        help="TopTrainingArguments' bin_order for the ToP runs (default: the trainer's, free)",
-    )
-    parser.add_argument(
-        "--rank_distill_score",
-        choices=("importance", "log"),
-        help="TopTrainingArguments' rank_distill_score for the ToP runs (default: the trainer's, importance)",
-    )
-    parser.add_argument(
-        "--rank_distill_pairs",
-        choices=("top_k", "all"),
-        help="TopTrainingArguments' rank_distill_pairs for the ToP runs (default: the trainer's, top_k)",
-    )
+    for name, (values, default) in TRAINER_CHOICES.items():
+        help_text = f"TopTrainingArguments' {name} for the ToP runs (default: the trainer's, {default})"
+        parser.add_argument(f"--{name}", choices=values, help=help_text)
     parser.add_argument(
         "--rank_distill_alpha",
         type=float,
@@ -306,7 +302,7 @@ class Benchmark:
                 extra += [f"--{name}", str(getattr(self.args, name))]
         if self.args.lagrangian_anti_windup is not None:
             extra += ["--lagrangian_anti_windup", str(self.args.lagrangian_anti_windup == "on")]
-        for name in ("bin_order", "rank_distill_score", "rank_distill_pairs"):
+        for name in TRAINER_CHOICES:
             if getattr(self.args, name) is not None:
                 extra += [f"--{name}", getattr(self.args, name)]
         if self.args.protect_question:

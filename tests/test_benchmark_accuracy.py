@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -169,3 +170,19 @@ def test_protect_question_reaches_the_top_runs_and_names_their_folders(tmp_path)
     bench.top("top", 0.5)
     ((run_dir, run_options),) = runs
     assert run_dir == "top-0.5-pq" and "--protect_question" in run_options
+
+
+def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():
+    from transformers_top import TopBertConfig
+    from transformers_top.models.hard_concrete import BIN_ORDERS
+    from transformers_top.training.losses import RANKING_PAIRS, RANKING_SCORES
+    from transformers_top.training.training_args import TopTrainingArguments
+
+    defaults = {field.name: field.default for field in dataclasses.fields(TopTrainingArguments)}
+    expected = {
+        "bin_order": (BIN_ORDERS, TopBertConfig().bin_order),  # the argument's None leaves the config's default
+        "rank_distill_score": (RANKING_SCORES, defaults["rank_distill_score"]),
+        "rank_distill_pairs": (RANKING_PAIRS, defaults["rank_distill_pairs"]),
+    }
+    offered = accuracy.TRAINER_CHOICES
+    assert offered == expected
