@@ -37,6 +37,12 @@ IMDB_8K = "benchmarks/work/imdb/train_8k_seed13.jsonl"
 #: The model accuracy-imdb keeps (its run folder names every setting that differs from the task's default).
 IMDB_MODEL = "benchmarks/work/imdb/top-0.61-e3-dtrain_8k_seed13-frozen0-glen-bf16"
 
+
+def squad_top_at_half(*options: str) -> tuple[str, ...]:
+    """The `accuracy.py` command of one SQuAD ToP run at target 0.5 and its plan on the teacher, with `options`."""
+    return ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5", *options)
+
+
 EXPERIMENTS = (
     Experiment(
         "latency-quick",
@@ -119,8 +125,7 @@ EXPERIMENTS = (
         "its plan on the teacher)",
         (
             ("benchmarks/accuracy.py", "--task", "squad"),
-            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
-             "--protect_question", "--name", "accuracy_squad_protected"),
+            squad_top_at_half("--protect_question", "--name", "accuracy_squad_protected"),
         ),
         ("accuracy_squad.json", "accuracy_squad_protected.json"),
         long=True,
@@ -130,8 +135,7 @@ EXPERIMENTS = (
         "rank bins sorted (the plan keeps a prefix of the ranking) on SQuAD at target 0.5, and its plan on the "
         "teacher (free bins, the method's: accuracy-squad)",
         (
-            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
-             "--bin_order", "sorted", "--name", "bin_order_squad_sorted"),
+            squad_top_at_half("--bin_order", "sorted", "--name", "bin_order_squad_sorted"),
         ),
         ("bin_order_squad_sorted.json",),
         long=True,
@@ -154,8 +158,7 @@ EXPERIMENTS = (
         "score and its plan on the teacher (the importance: accuracy-squad), then how closely each student's layers "
         "rank like the teacher's last layer (after accuracy-squad)",
         (
-            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
-             "--rank_distill_score", "log", "--name", "rank_score_squad_log"),
+            squad_top_at_half("--rank_distill_score", "log", "--name", "rank_score_squad_log"),
             ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
              "benchmarks/work/squad/top-0.5", "benchmarks/work/squad/top-no-rank-0.5",
              "benchmarks/work/squad/top-0.5-ranklog", "--texts", "400", "--name", "ranking_agreement_squad"),
@@ -169,9 +172,8 @@ EXPERIMENTS = (
         "(the method's 1e-2: rank-score), each with its plan on the teacher, then how each student's layers rank "
         "like the teacher's last layer (after accuracy-squad)",
         (
-            *(("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
-               "--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", alpha,
-               "--name", f"rank_alpha_squad_{alpha}") for alpha in ("0.1", "1")),
+            *(squad_top_at_half("--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", alpha,
+                                 "--name", f"rank_alpha_squad_{alpha}") for alpha in ("0.1", "1")),
             ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
              "benchmarks/work/squad/top-0.5-binssorted", "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra0.1",
              "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1", "--texts", "400",
@@ -186,8 +188,7 @@ EXPERIMENTS = (
         "top-k pairs: SQuAD ToP at 0.5, sorted bins, log scores, rank_distill_alpha 1 (top-k pairs: rank-alpha), its "
         "plan on the teacher, and how its layers rank like the teacher's last layer (after rank-alpha)",
         (
-            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
-             "--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", "1",
+            squad_top_at_half("--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", "1",
              "--rank_distill_pairs", "all", "--name", "rank_pairs_squad_all"),
             ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
              "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1",
@@ -202,8 +203,7 @@ EXPERIMENTS = (
         "a longer pruning run: SQuAD ToP at 0.5 with sorted bins over two epochs (984 steps; one epoch: "
         "bin-order-squad) and its plan on the teacher (after accuracy-squad)",
         (
-            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5",
-             "--bin_order", "sorted", "--prune_epochs", "2", "--name", "epochs_squad_sorted_e2"),
+            squad_top_at_half("--bin_order", "sorted", "--prune_epochs", "2", "--name", "epochs_squad_sorted_e2"),
         ),
         ("epochs_squad_sorted_e2.json",),
         long=True,
