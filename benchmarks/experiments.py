@@ -217,6 +217,20 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "answer-tokens",
+        "question-tokens on the sorted-bins model (bin-order-squad) and on the all-pairs model (rank-pairs): how many "
+        "of the answer's tokens each keeps per layer (after both)",
+        (
+            ("benchmarks/question_tokens.py", "--model", "benchmarks/work/squad/top-0.5-binssorted", "--questions",
+             "400", "--threads", "1", "--name", "question_tokens_sorted"),
+            ("benchmarks/question_tokens.py", "--model",
+             "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1-pairsall", "--questions", "400", "--threads", "1",
+             "--name", "question_tokens_pairs_all"),
+        ),
+        ("question_tokens_sorted.json", "question_tokens_pairs_all.json"),
+        long=True,
+    ),
+    Experiment(
         "deployment-squad",
         "the SQuAD model of accuracy-squad at target 0.5 in the six variants: F1 on every question, FLOPs, latency "
         "per window on the first 200 and throughput on the first 320 windows (after accuracy-squad)",
