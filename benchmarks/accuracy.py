@@ -107,6 +107,7 @@ TRAINER_CHOICES = {
     "bin_order": (("free", "sorted"), "free"),
     "rank_distill_score": (("importance", "log"), "importance"),
     "rank_distill_pairs": (("top_k", "all"), "top_k"),
+    "masked_token_output": (("last_layer", "carried"), "last_layer"),
 }
 
 
@@ -199,6 +200,7 @@ class Benchmark:
             "rank": args.rank_distill_score,
             "ra": args.rank_distill_alpha,
             "pairs": args.rank_distill_pairs,
+            "masked": args.masked_token_output,
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,
             "final": "" if args.final_model else None,

@@ -209,6 +209,18 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "low-targets-squad",
+        "where ToP comes within a point of the SQuAD teacher: sorted bins at targets 0.1 and 0.2 (one epoch; 0.5: "
+        "bin-order-squad), each with its plan on the teacher (after accuracy-squad)",
+        tuple(
+            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", target,
+             "--bin_order", "sorted", "--name", f"low_target_squad_{target}")
+            for target in ("0.1", "0.2")
+        ),
+        ("low_target_squad_0.1.json", "low_target_squad_0.2.json"),
+        long=True,
+    ),
+    Experiment(
         "question-tokens",
         "which tokens the SQuAD model of accuracy-squad at target 0.5 keeps: question, context and answer tokens per "
         "layer (after accuracy-squad)",

@@ -105,6 +105,7 @@ def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, 
         ("--rank_distill_score", "log", "-ranklog"),
         ("--rank_distill_alpha", "0.3", "-ra0.3"),
         ("--rank_distill_pairs", "all", "-pairsall"),
+        ("--masked_token_output", "carried", "-maskedcarried"),
         ("--bin_order", None, ""),
     ],
 )
@@ -175,6 +176,7 @@ def test_protect_question_reaches_the_top_runs_and_names_their_folders(tmp_path)
 def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():
     from transformers_top import TopBertConfig
     from transformers_top.models.hard_concrete import BIN_ORDERS
+    from transformers_top.models.token_tracking import MASKED_TOKEN_OUTPUTS
     from transformers_top.training.losses import RANKING_PAIRS, RANKING_SCORES
     from transformers_top.training.training_args import TopTrainingArguments
 
@@ -183,6 +185,7 @@ def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():
         "bin_order": (BIN_ORDERS, TopBertConfig().bin_order),  # the argument's None leaves the config's default
         "rank_distill_score": (RANKING_SCORES, defaults["rank_distill_score"]),
         "rank_distill_pairs": (RANKING_PAIRS, defaults["rank_distill_pairs"]),
+        "masked_token_output": (MASKED_TOKEN_OUTPUTS, TopBertConfig().masked_token_output),
     }
     offered = accuracy.TRAINER_CHOICES
     assert offered == expected

@@ -25,6 +25,7 @@ from transformers import (
 from transformers_top import (
     TopBertConfig,
     TopBertForQuestionAnswering,
+    TopBertForSequenceClassification,
     TopQuestionAnsweringModelOutput,
     TopRobertaForQuestionAnswering,
 )
@@ -186,8 +187,62 @@ def test_training_masks_rank_a_protected_question_first(bert_qa_dir):
     assert (scale[row, 1:6] > 0).all() and (scale[row, 6:24] == 0).all()
 
 
-def test_trains_with_masks_and_gradients_reach_the_masks(bert_qa_dir):
-    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir)
+def hard_masks_keeping_the_first_ranks(model) -> None:
+    """Masks that prune at every location and keep only the first fifth of the rank bins, all but certainly."""
+    masks = model.add_pruning_masks()
+    num_bins = model.config.num_bins
+    with torch.no_grad():
+        masks.gate_log_alpha.fill_(20.0)
+        masks.bin_log_alpha.fill_(-20.0)
+        masks.bin_log_alpha[:, : num_bins // 5] = 20.0
+
+
+def test_carried_training_outputs_are_the_states_tokens_were_masked_with(bert_qa_dir):
+    """
+    With `masked_token_output="carried"`, under 0/1 masks a token masked at layer 2's input (decided in layer 1)
+    outputs the input of layer 1, one masked at layer 3's the input of layer 2, a kept one the last layer's output,
+    padding zeros: inference's carry-over. The default outputs the last layer's state at every position.
+    """
+    batch = ragged_batch()
+    real = batch["attention_mask"].bool()
+    outputs = {}
+    for choice in ("last_layer", "carried"):
+        model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir, masked_token_output=choice)
+        hard_masks_keeping_the_first_ranks(model)
+        model.train()
+        outputs[choice] = model.bert(**batch, output_hidden_states=True)
+    carried, last_layer = outputs["carried"], outputs["last_layer"]
+    for left, right in zip(carried.hidden_states, last_layer.hidden_states, strict=True):
+        torch.testing.assert_close(left, right, atol=0, rtol=0)  # the layers themselves do not change
+    states = carried.hidden_states
+    enters_2 = states[2].norm(dim=-1) > 0  # a masked token's input is scaled to 0
+    enters_3 = states[3].norm(dim=-1) > 0
+    dropped_at_2, dropped_at_3 = real & ~enters_2, enters_2 & ~enters_3
+    assert dropped_at_2[0].sum() > 0 and dropped_at_3[0].sum() > 0 and enters_3[:, 0].all()
+    output = carried.last_hidden_state
+    torch.testing.assert_close(output[dropped_at_2], states[1][dropped_at_2], atol=0, rtol=0)
+    torch.testing.assert_close(output[dropped_at_3], states[2][dropped_at_3], atol=0, rtol=0)
+    torch.testing.assert_close(output[enters_3], states[-1][enters_3], atol=0, rtol=0)
+    assert not output[~real].any()
+    torch.testing.assert_close(last_layer.last_hidden_state, states[-1], atol=0, rtol=0)
+    assert (output[dropped_at_2] - last_layer.last_hidden_state[dropped_at_2]).abs().max() > 1e-3
+
+
+def test_carried_training_outputs_do_not_change_a_classifier(bert_qa_dir):
+    """Classification heads read [CLS], never masked: `masked_token_output` leaves their training forward alone."""
+    logits = []
+    for choice in ("last_layer", "carried"):
+        torch.manual_seed(0)  # the new classifier's initial weights
+        model = TopBertForSequenceClassification.from_pretrained(bert_qa_dir, masked_token_output=choice)
+        hard_masks_keeping_the_first_ranks(model)
+        model.train()
+        logits.append(model(**ragged_batch()).logits)
+    torch.testing.assert_close(logits[0], logits[1], atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("masked_token_output", ["last_layer", "carried"])
+def test_trains_with_masks_and_gradients_reach_the_masks(bert_qa_dir, masked_token_output):
+    model = TopBertForQuestionAnswering.from_pretrained(bert_qa_dir, masked_token_output=masked_token_output)
     masks = model.add_pruning_masks()
     with torch.no_grad():
         masks.gate_log_alpha.zero_()  # half-open gates and bins: the soft masks move the loss

@@ -73,6 +73,7 @@ def test_defaults_are_the_recipe_of_docs_training(tmp_path):
         ("bin_order", "prefix"),
         ("rank_distill_score", "sqrt"),
         ("rank_distill_pairs", "rest"),
+        ("masked_token_output", "zeroed"),
     ],
 )
 def test_bad_values_raise_naming_the_field(tmp_path, field, value):
@@ -97,6 +98,7 @@ def test_boundary_values_are_accepted(tmp_path):
         bin_order="sorted",
         rank_distill_score="log",
         rank_distill_pairs="all",
+        masked_token_output="carried",
     )
     assert args.target_sparsity == 0.0 and args.rank_distill_loss == "ndcg" and args.prune_layers == [1]
 

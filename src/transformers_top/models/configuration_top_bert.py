@@ -17,7 +17,7 @@ class TopBertConfig(TokenPruningConfigMixin, BertConfig):
     Every field of [`~transformers.BertConfig`] is accepted unchanged, so any BERT checkpoint loads into this
     configuration (its `model_type` becomes `"top_bert"`). The pruning fields (`prune_layers`, `num_bins`, `bin_order`,
     `token_keep_ratios`, `token_keep_bins`, `plan_freeze_rule`, `token_ranking`, `protected_token_type`,
-    `pruning_masks`) are those of
+    `masked_token_output`, `pruning_masks`) are those of
     [`~transformers_top.models.pruning_config.TokenPruningConfigMixin`].
 
     Example:

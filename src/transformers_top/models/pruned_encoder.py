@@ -29,7 +29,7 @@ from .modeling_outputs import OutputCollector, TopModelOutput
 from .pruning_config import LayerPlan
 from .token_importance import self_attention_with_importance
 from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
-from .token_tracking import SoftMasking, TokenRestorer
+from .token_tracking import SoftMasking, SoftTokenRestorer, TokenRestorer
 
 #: Added to the ranking score of a protected token: importance (attention received, a mean of probabilities) and
 #: random scores lie in `[0, 1]`, so a protected token outranks every other one.
@@ -331,7 +331,9 @@ class TokenPrunedEncoderMixin:
         )
         if self.training and self.token_masks is not None and not self.token_masks.plan_frozen:
             check_first_tokens_are_real(alive)
-            return collect.output(self._soft_masked_forward(hidden_states, alive, collect, protected))
+            return collect.output(
+                self._soft_masked_forward(hidden_states, alive, collect, restore_pruned_tokens, protected)
+            )
         plans = self.current_layer_plans()
         if any(plans):
             if torch.jit.is_tracing():
@@ -363,27 +365,41 @@ class TokenPrunedEncoderMixin:
             collect.layer_output(hidden_states)
         return hidden_states
 
-    def _soft_masked_forward(self, hidden_states, alive, collect: OutputCollector, protected) -> torch.Tensor:
-        """Training with masks: each prune layer's input is scaled by its soft keep values; lengths do not change."""
+    def _soft_masked_forward(
+        self, hidden_states, alive, collect: OutputCollector, restore_pruned_tokens: bool, protected
+    ) -> torch.Tensor:
+        """
+        Training with masks: each prune layer's input is scaled by its soft keep values; lengths do not change. With
+        `restore_pruned_tokens` and `config.masked_token_output="carried"`, each position's output is the soft
+        carry-over of [`SoftTokenRestorer`] instead of the last layer's.
+        """
         masking = SoftMasking(self._checked_masks(), self.config.prune_layers, alive, hidden_states.dtype)
+        carrying = restore_pruned_tokens and self.config.masked_token_output == "carried"
+        restorer = SoftTokenRestorer(hidden_states) if carrying else None
         kernel_mask = self._kernel_mask(alive, hidden_states)
         for index, layer in enumerate(self.encoder.layer):
             collect.layer_input(masking.alive_queries())
             masks_next = masking.prunes(index + 1)
             if masks_next or collect.wants_importance(index):
+                decision_input = hidden_states
                 context, importance = self._attention_with_importance(
                     layer, hidden_states, masking.alive_queries(), alive
                 )
                 collect.importance(index, importance)
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
                 if masks_next:
+                    keep_before = masking.keep_values()
                     hidden_states = masking.apply(
                         index + 1, self._ranking_scores(importance, protected), hidden_states
                     )
+                    if restorer is not None:
+                        restorer.record(keep_before, masking.keep_values(), decision_input)
             else:
                 hidden_states = layer(hidden_states, kernel_mask)
             collect.layer_output(hidden_states)
-        return hidden_states
+        if restorer is None:
+            return hidden_states
+        return restorer.output(masking.keep_values(), hidden_states)
 
     def _fixed_plan_forward(
         self, hidden_states, alive, plans, collect: OutputCollector, restore_pruned_tokens: bool, protected

@@ -15,6 +15,7 @@ from numbers import Integral, Real
 from typing import Any, ClassVar, NamedTuple
 
 from .hard_concrete import BIN_ORDERS, FREEZE_RULES
+from .token_tracking import MASKED_TOKEN_OUTPUTS
 
 #: How the tokens are ranked at a pruning decision: by the attention they receive (ToP), or at random (the baseline
 #: that shows what the ranking is worth).
@@ -81,6 +82,12 @@ class TokenPruningConfigMixin:
             segment longer than a layer keeps is ranked within itself by importance. Inputs without
             `token_type_ids` are all of type 0. Needs a model with several token types (`type_vocab_size > 1`).
             `None` (the default) ranks every token by importance alone.
+        masked_token_output (`str`, *optional*, defaults to `"last_layer"`):
+            What a masked token's output is while soft masks train, in the heads whose outputs cover every position
+            (question answering): `"last_layer"`, the last layer's output at its position (the method: its scaled
+            state runs on through the remaining layers), or `"carried"`, the state it entered the masking decision
+            with, weighted by the keep value it lost there, as inference carries a pruned token's state over (see
+            `docs/method.md`). Read in training only; inference always carries the state over.
         pruning_masks (`bool`, *optional*, defaults to `False`):
             Whether the model holds trainable hard-concrete masks (set by `add_pruning_masks`, cleared by
             `finalize_pruning`). Checkpoints written during training carry the mask parameters and this flag.
@@ -97,6 +104,7 @@ class TokenPruningConfigMixin:
     plan_freeze_rule: str = "threshold"
     token_ranking: str = "attention"
     protected_token_type: int | None = None
+    masked_token_output: str = "last_layer"
     pruning_masks: bool = False
 
     def __post_init__(self, **kwargs: Any) -> None:
@@ -185,6 +193,7 @@ class TokenPruningConfigMixin:
             ("bin_order", BIN_ORDERS),
             ("plan_freeze_rule", FREEZE_RULES),
             ("token_ranking", TOKEN_RANKINGS),
+            ("masked_token_output", MASKED_TOKEN_OUTPUTS),
         ):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")

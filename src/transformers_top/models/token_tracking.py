@@ -7,6 +7,12 @@ import torch
 from .hard_concrete import TokenPruningMasks
 from .token_selection import gather_tokens, rank_alive_tokens, rank_bins
 
+#: What a position's final state is while soft masks train, where the outputs cover every position
+#: (`restore_pruned_tokens=True`, the question-answering heads): `"last_layer"`, the last layer's output as for every
+#: token (the method: a masked token's scaled state runs on through the remaining layers), or `"carried"`, the soft
+#: counterpart of inference's carry-over (`SoftTokenRestorer`).
+MASKED_TOKEN_OUTPUTS = ("last_layer", "carried")
+
 
 class SoftMasking:
     """Training-time soft token masks: `m_j = (1 - (1 - z_bin(j)) * g_p) * m_j(previous location)`, `m_[CLS] = 1`."""
@@ -22,6 +28,10 @@ class SoftMasking:
     def prunes(self, layer: int) -> bool:
         return layer in self.location
 
+    def keep_values(self) -> torch.Tensor:
+        """Each token's current soft keep value, of shape `(batch, length)` (0 for padding, 1 for [CLS])."""
+        return self.keep
+
     def alive_queries(self) -> torch.Tensor:
         return self.alive & (self.keep > 0)
 
@@ -32,6 +42,26 @@ class SoftMasking:
         keep = (1.0 - (1.0 - bin_values) * self.gates[location]) * self.keep
         self.keep = torch.where(self.is_cls, torch.ones_like(keep), keep)
         return layer_input * self.keep[..., None].to(layer_input.dtype)
+
+
+class SoftTokenRestorer:
+    """
+    The training counterpart of [`TokenRestorer`] under soft masks (`masked_token_output="carried"`): a position's
+    output is the state it entered each masking decision with, weighted by the keep value that decision took from
+    it, plus its last-layer state weighted by the keep value it ends with. With masks of 0 and 1 a dropped token's
+    output is the state it carried when it was dropped and a kept token's its last-layer state, as at inference.
+    """
+
+    def __init__(self, hidden_states: torch.Tensor) -> None:
+        self.carried = torch.zeros_like(hidden_states)
+
+    def record(self, keep_before: torch.Tensor, keep_after: torch.Tensor, decision_input: torch.Tensor) -> None:
+        """Carry the part of `decision_input` (the deciding layer's input) that the decision masked."""
+        dropped = (keep_before - keep_after).to(decision_input.dtype)
+        self.carried = self.carried + dropped[..., None] * decision_input
+
+    def output(self, keep: torch.Tensor, last_hidden_state: torch.Tensor) -> torch.Tensor:
+        return self.carried + keep.to(last_hidden_state.dtype)[..., None] * last_hidden_state
 
 
 class TokenRestorer:
@@ -59,4 +89,4 @@ class TokenRestorer:
         return self.buffer[:, : self.seq_length]
 
 
-__all__ = ["SoftMasking", "TokenRestorer"]
+__all__ = ["MASKED_TOKEN_OUTPUTS", "SoftMasking", "SoftTokenRestorer", "TokenRestorer"]

@@ -32,6 +32,7 @@ CARD_HYPERPARAMETERS = (
     "num_bins",
     "bin_order",
     "plan_freeze_rule",
+    "masked_token_output",
     "seed",
 )
 

@@ -107,6 +107,8 @@ class TopTrainer(Trainer):
             )
         if args.plan_freeze_rule is not None:
             model.config.plan_freeze_rule = args.plan_freeze_rule
+        if args.masked_token_output is not None:
+            model.config.masked_token_output = args.masked_token_output
         self.rank_distill_layers = resolve_rank_layers(args.rank_distill_layers, model.config)
         if args.ddp_find_unused_parameters:
             raise ValueError(

@@ -8,6 +8,7 @@ from transformers import TrainingArguments
 
 from ..models.hard_concrete import BIN_ORDERS, FREEZE_RULES
 from ..models.pruning_config import is_int, is_number
+from ..models.token_tracking import MASKED_TOKEN_OUTPUTS
 from .losses import RANKING_LOSSES, RANKING_PAIRS, RANKING_SCORES
 
 #: Share of the steps trained on the frozen plan when `frozen_plan_ratio` is left unset.
@@ -92,6 +93,12 @@ class TopTrainingArguments(TrainingArguments):
             `"threshold"` (the method's: gate on iff `P(g > 0) >= 0.5`) or `"expected"` (each location keeps its
             expected keep ratio, so the plan's FLOPs match the constraint's expected sparsity). Written into the
             student's config; `None` keeps the config's value (`"threshold"` unless set).
+        masked_token_output (`str`, *optional*):
+            A masked token's output while the soft masks train, in question-answering students (whose span logits
+            cover every position): `"last_layer"` (the method's: its scaled state runs on to the last layer) or
+            `"carried"` (the state it entered the masking decision with, weighted by the keep value it lost, as
+            inference carries a pruned token's state over). Written into the student's config; `None` keeps the
+            config's value (`"last_layer"` unless set).
         flops_padded_length (`int`, *optional*):
             Sequence length of the padded FLOPs convention reported at evaluation (the paper's: SST-2 64, MRPC 128,
             RTE 256, long text 512). Defaults to the longest evaluation sequence.
@@ -174,6 +181,14 @@ class TopTrainingArguments(TrainingArguments):
             "expected sparsity). Default: the student config's ('threshold').",
         },
     )
+    masked_token_output: str | None = field(
+        default=None,
+        metadata={
+            "help": "A masked token's output while soft masks train (question answering): 'last_layer' (the "
+            "method's) or 'carried' (its state when masked, as inference carries it). Default: the student config's "
+            "('last_layer').",
+        },
+    )
     flops_padded_length: int | None = field(
         default=None,
         metadata={"help": "Length of the padded FLOPs convention at evaluation (default: longest eval sequence)."},
@@ -220,6 +235,10 @@ class TopTrainingArguments(TrainingArguments):
             raise ValueError(f"bin_order must be one of {BIN_ORDERS} or None, got {self.bin_order!r}")
         if self.plan_freeze_rule is not None and self.plan_freeze_rule not in FREEZE_RULES:
             raise ValueError(f"plan_freeze_rule must be one of {FREEZE_RULES} or None, got {self.plan_freeze_rule!r}")
+        if self.masked_token_output is not None and self.masked_token_output not in MASKED_TOKEN_OUTPUTS:
+            raise ValueError(
+                f"masked_token_output must be one of {MASKED_TOKEN_OUTPUTS} or None, got {self.masked_token_output!r}"
+            )
         if self.flops_padded_length is not None:
             _check_int("flops_padded_length", self.flops_padded_length, minimum=1)
 
