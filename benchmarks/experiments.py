@@ -209,6 +209,16 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "masked-output-squad",
+        "soft masks trained with inference's carry-over (masked_token_output='carried') against the method's last-"
+        "layer outputs: SQuAD ToP at 0.5 with sorted bins (the method's outputs: bin-order-squad) and its plan on the "
+        "teacher (after accuracy-squad)",
+        (squad_top_at_half("--bin_order", "sorted", "--masked_token_output", "carried", "--name",
+                           "masked_output_squad_carried"),),
+        ("masked_output_squad_carried.json",),
+        long=True,
+    ),
+    Experiment(
         "low-targets-squad",
         "where ToP comes within a point of the SQuAD teacher: sorted bins at targets 0.1 and 0.2 (one epoch; 0.5: "
         "bin-order-squad), each with its plan on the teacher (after accuracy-squad)",
