@@ -47,6 +47,10 @@ BAD_FIELDS = [
     (dict(bin_order="prefix"), "bin_order must be one of ('free', 'sorted'), got 'prefix'"),
     (dict(token_ranking="importance"), "token_ranking must be one of ('attention', 'random'), got 'importance'"),
     (
+        dict(masked_token_output="zeroed"),
+        "masked_token_output must be one of ('last_layer', 'carried'), got 'zeroed'",
+    ),
+    (
         dict(protected_token_type=2),
         "protected_token_type must be None or a token type id in 0..1 (type_vocab_size=2), got 2",
     ),
