@@ -138,6 +138,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         help="TopTrainingArguments' rank_distill_alpha for the ToP runs (default: the trainer's, 1e-2)",
     )
+    parser.add_argument(
+        "--label_loss_weight",
+        type=float,
+        help="TopTrainingArguments' label_loss_weight for the ToP runs (default: the trainer's, 0: distillation only)",
+    )
     parser.add_argument("--bf16", action="store_true", help="train under bfloat16 autocast; evaluate in float32")
     parser.add_argument(
         "--protect_question",
@@ -166,6 +171,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"target sparsities must be in (0, 1), got {args.targets} and {args.ablation_target}")
     if args.rank_distill_alpha is not None and not args.rank_distill_alpha >= 0:
         parser.error(f"--rank_distill_alpha must be >= 0, got {args.rank_distill_alpha}")
+    if args.label_loss_weight is not None and not 0 <= args.label_loss_weight <= 1:
+        parser.error(f"--label_loss_weight must be in [0, 1], got {args.label_loss_weight}")
     if args.prune_epochs is not None and not args.prune_epochs > 0:
         parser.error(f"--prune_epochs must be positive, got {args.prune_epochs}")
     if any(layers < 1 for layers in args.shallow_layers):
@@ -199,6 +206,7 @@ class Benchmark:
             "bins": args.bin_order,
             "rank": args.rank_distill_score,
             "ra": args.rank_distill_alpha,
+            "lw": args.label_loss_weight,
             "pairs": args.rank_distill_pairs,
             "masked": args.masked_token_output,
             "bf16": "" if args.bf16 else None,
@@ -299,7 +307,7 @@ class Benchmark:
     def top(self, method: str, target: float, *options: str) -> Point:
         """A ToP run at `target` sparsity."""
         extra = []
-        for name in ("frozen_plan_ratio", "target_sparsity_tolerance", "rank_distill_alpha"):
+        for name in ("frozen_plan_ratio", "target_sparsity_tolerance", "rank_distill_alpha", "label_loss_weight"):
             if getattr(self.args, name) is not None:
                 extra += [f"--{name}", str(getattr(self.args, name))]
         if self.args.lagrangian_anti_windup is not None:

@@ -219,6 +219,14 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "label-loss-squad",
+        "the answers' loss mixed into the distillation (label_loss_weight 0.5; the method's 0: bin-order-squad): "
+        "SQuAD ToP at 0.5 with sorted bins and its plan on the teacher (after accuracy-squad)",
+        (squad_top_at_half("--bin_order", "sorted", "--label_loss_weight", "0.5", "--name", "label_loss_squad_0.5"),),
+        ("label_loss_squad_0.5.json",),
+        long=True,
+    ),
+    Experiment(
         "low-targets-squad",
         "where ToP comes within a point of the SQuAD teacher: sorted bins at targets 0.1 and 0.2 (one epoch; 0.5: "
         "bin-order-squad), each with its plan on the teacher (after accuracy-squad)",

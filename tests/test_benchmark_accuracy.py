@@ -104,6 +104,7 @@ def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, 
         ("--bin_order", "free", "-binsfree"),
         ("--rank_distill_score", "log", "-ranklog"),
         ("--rank_distill_alpha", "0.3", "-ra0.3"),
+        ("--label_loss_weight", "0.5", "-lw0.5"),
         ("--rank_distill_pairs", "all", "-pairsall"),
         ("--masked_token_output", "carried", "-maskedcarried"),
         ("--bin_order", None, ""),
@@ -131,6 +132,7 @@ def test_bad_options_are_refused(tiny_task, capsys):
         (["--data_dir", str(root)], "not found (--data_dir"),
         (["--shallow_layers", "0"], "--shallow_layers must be positive"),
         (["--rank_distill_alpha", "-1"], "--rank_distill_alpha must be >= 0, got -1.0"),
+        (["--label_loss_weight", "1.5"], "--label_loss_weight must be in [0, 1], got 1.5"),
         (["--protect_question"], "--protect_question protects the question of SQuAD windows, got --task sst2"),
     ):
         with pytest.raises(SystemExit):

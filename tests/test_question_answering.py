@@ -30,6 +30,7 @@ from transformers_top import (
     TopRobertaForQuestionAnswering,
 )
 from transformers_top.models.flops import plan_lengths
+from transformers_top.models.heads import span_loss
 
 PLAN = [1.0, 1.0, 0.5, 0.5]
 TINY_ROBERTA = dict(TINY_BERT, pad_token_id=1, bos_token_id=0, eos_token_id=2, max_position_embeddings=66)
@@ -413,6 +414,57 @@ def test_top_trainer_distils_a_question_answering_teacher(bert_qa_dir, tmp_path)
     metrics = trainer.evaluate()
     # The evaluation loss is the student's own span loss on the answer positions; FLOPs as for classification.
     assert math.isfinite(metrics["eval_loss"]) and metrics["eval_flops_reduction"] >= 1.0
+
+
+def label_loss_trainer(bert_qa_dir, tmp_path, label_loss_weight: float):
+    from transformers_top import TopTrainer, TopTrainingArguments
+
+    args = TopTrainingArguments(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        report_to=[],
+        num_bins=10,
+        rank_distill_alpha=0.0,
+        label_loss_weight=label_loss_weight,
+    )
+    return TopTrainer(
+        model=TopBertForQuestionAnswering.from_pretrained(bert_qa_dir),
+        teacher_model=BertForQuestionAnswering.from_pretrained(bert_qa_dir),
+        args=args,
+        train_dataset=qa_dataset(8),
+        data_collator=collate_windows,
+    )
+
+
+@pytest.mark.parametrize("weight", [0.25, 1.0])
+def test_label_loss_weight_mixes_the_span_loss_on_the_answers_into_the_task_loss(bert_qa_dir, tmp_path, weight):
+    """
+    The task loss is `(1 - w) * distillation + w * span loss`: with the student still its teacher (closed gates, no
+    ranking loss) the distillation is 0 and the loss is `w` times the start and end cross-entropies on the answers.
+    """
+    trainer = label_loss_trainer(bert_qa_dir, tmp_path, weight)
+    batch = collate_windows(list(qa_dataset(8)))
+    trainer.model.train()
+    loss = trainer.compute_loss(trainer.model, batch)
+    with torch.no_grad():
+        logits = trainer.model(**{key: value for key, value in batch.items() if "positions" not in key})
+    by_hand = span_loss(logits.start_logits, logits.end_logits, batch["start_positions"], batch["end_positions"])
+    assert trainer._metrics["distill_loss"] == [pytest.approx(0.0, abs=1e-6)]
+    assert trainer._metrics["label_loss"] == [pytest.approx(float(by_hand), rel=1e-6)]
+    assert float(loss.detach()) == pytest.approx(weight * float(by_hand), rel=1e-5)
+    # A batch without the answers cannot give that loss.
+    unlabelled = {key: value for key, value in batch.items() if "positions" not in key}
+    with pytest.raises(ValueError, match=r"label_loss_weight=.* needs labels: the batch has none of"):
+        trainer.compute_loss(trainer.model, unlabelled)
+
+
+def test_without_label_loss_weight_no_label_loss_is_computed_or_needed(bert_qa_dir, tmp_path):
+    trainer = label_loss_trainer(bert_qa_dir, tmp_path, 0.0)
+    batch = collate_windows(list(qa_dataset(8)))
+    unlabelled = {key: value for key, value in batch.items() if "positions" not in key}
+    trainer.model.train()
+    assert float(trainer.compute_loss(trainer.model, unlabelled)) == pytest.approx(0.0, abs=1e-6)
+    assert "label_loss" not in trainer._metrics
 
 
 def test_a_question_answering_student_needs_a_question_answering_teacher(bert_qa_dir, tmp_path):

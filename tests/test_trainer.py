@@ -219,6 +219,21 @@ def test_classification_task_loss_is_logit_distillation(tiny_bert_dir, tmp_path)
     assert kl.item() > 0.01
 
 
+def test_label_loss_weight_mixes_the_cross_entropy_on_the_labels_into_the_task_loss(tiny_bert_dir, tmp_path):
+    trainer = make_trainer(tiny_bert_dir, tmp_path, label_loss_weight=0.25, rank_distill_alpha=0.0)
+    with torch.no_grad():
+        trainer.model.classifier.bias.add_(torch.tensor([1.0, -1.0]))  # so student and teacher disagree
+    batch = collate(make_dataset(4))
+    loss = trainer.compute_loss(trainer.model.train(), batch)
+    with torch.no_grad():
+        logits = trainer.model.eval()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    cross_entropy = torch.nn.functional.cross_entropy(logits, batch["labels"]).item()
+    distill = trainer._metrics["distill_loss"][-1]
+    assert trainer._metrics["label_loss"][-1] == pytest.approx(cross_entropy, rel=1e-5)
+    assert distill > 0.01 and cross_entropy > 0.01
+    assert float(loss.detach()) == pytest.approx(0.75 * distill + 0.25 * cross_entropy, rel=1e-5)
+
+
 def test_evaluation_loss_is_the_students_own_and_skips_the_teacher(tiny_bert_dir, tmp_path):
     trainer = make_trainer(tiny_bert_dir, tmp_path, eval_dataset=make_dataset(6))
     teacher_calls = []

@@ -74,6 +74,9 @@ def test_defaults_are_the_recipe_of_docs_training(tmp_path):
         ("rank_distill_score", "sqrt"),
         ("rank_distill_pairs", "rest"),
         ("masked_token_output", "zeroed"),
+        ("label_loss_weight", -0.1),
+        ("label_loss_weight", 1.5),
+        ("label_loss_weight", "0.5"),
     ],
 )
 def test_bad_values_raise_naming_the_field(tmp_path, field, value):
@@ -99,6 +102,7 @@ def test_boundary_values_are_accepted(tmp_path):
         rank_distill_score="log",
         rank_distill_pairs="all",
         masked_token_output="carried",
+        label_loss_weight=1.0,
     )
     assert args.target_sparsity == 0.0 and args.rank_distill_loss == "ndcg" and args.prune_layers == [1]
 

@@ -24,6 +24,7 @@ CARD_HYPERPARAMETERS = (
     "frozen_plan_steps",
     "frozen_plan_ratio",
     "distill_temperature",
+    "label_loss_weight",
     "rank_distill_alpha",
     "rank_distill_topk",
     "rank_distill_loss",

@@ -217,9 +217,11 @@ class TopTrainer(Trainer):
         student's own loss on the labels (cross-entropy, MSE for regression), as transformers reports it for BERT.
         """
         label_names = self.label_names or ["labels"]
+        label_weight = self.args.label_loss_weight
+        if (not model.training or label_weight > 0) and not any(name in inputs for name in label_names):
+            needs = "the evaluation loss" if not model.training else f"label_loss_weight={label_weight}"
+            raise ValueError(f"{needs} needs labels: the batch has none of {label_names}")
         if not model.training:
-            if not any(name in inputs for name in label_names):
-                raise ValueError(f"the evaluation loss is computed on labels: the batch has none of {label_names}")
             outputs = model(**inputs)
             return (outputs.loss, outputs) if return_outputs else outputs.loss
         labels = inputs.get("labels")
@@ -236,8 +238,13 @@ class TopTrainer(Trainer):
         )
         with torch.no_grad():
             teacher_outputs = self.teacher(**model_inputs, output_hidden_states=distill_ranks)
-        outputs = model(**model_inputs, importance_layers=self.rank_distill_layers if distill_ranks else None)
-        task_loss = self._task_loss(outputs, teacher_outputs, labels, alive)
+        # With labels the student's forward also returns its own loss on them (outputs.loss).
+        student_inputs = inputs if label_weight > 0 else model_inputs
+        outputs = model(**student_inputs, importance_layers=self.rank_distill_layers if distill_ranks else None)
+        distill_loss = self._task_loss(outputs, teacher_outputs, labels, alive)
+        task_loss = distill_loss
+        if label_weight > 0:
+            task_loss = (1 - label_weight) * distill_loss + label_weight * outputs.loss
         rank_loss = (
             self._rank_loss(outputs, teacher_outputs, alive) if distill_ranks else torch.zeros((), device=alive.device)
         )
@@ -260,7 +267,8 @@ class TopTrainer(Trainer):
                 "intact: lower the learning rates and resume from it."
             )
         for key, value in (
-            ("distill_loss", task_loss),
+            ("distill_loss", distill_loss),
+            *((("label_loss", outputs.loss),) if label_weight > 0 else ()),
             ("rank_loss", rank_loss),
             ("lagrangian_loss", lagrangian),
             ("expected_sparsity", expected_sparsity),

@@ -59,6 +59,10 @@ class TopTrainingArguments(TrainingArguments):
             gives the method's plain Lagrangian); see `docs/method.md`.
         distill_temperature (`float`, defaults to 2.0):
             Temperature `tau` of the logit distillation `KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2`.
+        label_loss_weight (`float`, defaults to 0.0):
+            Weight `w` of the student's own loss on the labels in the task loss, `(1 - w) * distillation + w * label
+            loss` (cross-entropy; the start and end cross-entropies for question answering). 0 is the method's
+            distillation alone; the training batches must carry labels when it is above 0.
         rank_distill_alpha (`float`, defaults to 1e-2):
             Weight of the ranking distillation; decays as `alpha * max(0.01, 1 - warm-up progress)`. 0 disables it.
         rank_distill_topk (`int`, defaults to 20):
@@ -141,6 +145,10 @@ class TopTrainingArguments(TrainingArguments):
         },
     )
     distill_temperature: float = field(default=2.0, metadata={"help": "Temperature of the logit distillation."})
+    label_loss_weight: float = field(
+        default=0.0,
+        metadata={"help": "Weight w of the labels' loss: (1 - w) * distillation + w * label loss (0: the method)."},
+    )
     rank_distill_alpha: float = field(
         default=1e-2, metadata={"help": "Weight of the ranking distillation loss (0 disables it)."}
     )
@@ -207,6 +215,7 @@ class TopTrainingArguments(TrainingArguments):
             value = getattr(self, name)
             if not is_number(value) or not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        _check_range("label_loss_weight", self.label_loss_weight, 0.0, 1.0)
         alpha = self.rank_distill_alpha
         if not is_number(alpha) or not alpha >= 0:
             raise ValueError(f"rank_distill_alpha must be a number >= 0, got {alpha!r}")
