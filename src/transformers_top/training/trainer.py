@@ -213,8 +213,9 @@ class TopTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """
-        KD + Lagrangian + ranking distillation in training. In evaluation the teacher does not run: the loss is the
-        student's own loss on the labels (cross-entropy, MSE for regression), as transformers reports it for BERT.
+        KD (mixed with the student's loss on the labels when `label_loss_weight > 0`) + Lagrangian + ranking
+        distillation in training. In evaluation the teacher does not run: the loss is the student's own loss on the
+        labels (cross-entropy, MSE for regression), as transformers reports it for BERT.
         """
         label_names = self.label_names or ["labels"]
         label_weight = self.args.label_loss_weight
