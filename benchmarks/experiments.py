@@ -219,6 +219,18 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "seeds-squad",
+        "run-to-run spread of the SQuAD options: ToP at 0.5 at seed 13 with carried outputs and sorted bins, then "
+        "sorted bins alone (seed 42: masked-output-squad, bin-order-squad), each with its plan on the teacher",
+        (
+            squad_top_at_half("--bin_order", "sorted", "--masked_token_output", "carried", "--seed", "13", "--name",
+                              "masked_output_squad_carried_s13"),
+            squad_top_at_half("--bin_order", "sorted", "--seed", "13", "--name", "bin_order_squad_sorted_s13"),
+        ),
+        ("masked_output_squad_carried_s13.json", "bin_order_squad_sorted_s13.json"),
+        long=True,
+    ),
+    Experiment(
         "label-loss-squad",
         "the answers' loss mixed into the distillation (label_loss_weight 0.5; the method's 0: bin-order-squad): "
         "SQuAD ToP at 0.5 with sorted bins and its plan on the teacher (after accuracy-squad)",
