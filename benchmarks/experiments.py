@@ -38,9 +38,10 @@ IMDB_8K = "benchmarks/work/imdb/train_8k_seed13.jsonl"
 IMDB_MODEL = "benchmarks/work/imdb/top-0.61-e3-dtrain_8k_seed13-frozen0-glen-bf16"
 
 
-def squad_top_at_half(*options: str) -> tuple[str, ...]:
-    """The `accuracy.py` command of one SQuAD ToP run at target 0.5 and its plan on the teacher, with `options`."""
-    return ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", "0.5", *options)
+def squad_top(*options: str, target: str = "0.5") -> tuple[str, ...]:
+    """The `accuracy.py` command of one SQuAD ToP run (at target 0.5 unless `target`) and its plan on the teacher."""
+    return ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", target,
+            *options)  # fmt: skip
 
 
 EXPERIMENTS = (
@@ -125,7 +126,7 @@ EXPERIMENTS = (
         "its plan on the teacher)",
         (
             ("benchmarks/accuracy.py", "--task", "squad"),
-            squad_top_at_half("--protect_question", "--name", "accuracy_squad_protected"),
+            squad_top("--protect_question", "--name", "accuracy_squad_protected"),
         ),
         ("accuracy_squad.json", "accuracy_squad_protected.json"),
         long=True,
@@ -135,7 +136,7 @@ EXPERIMENTS = (
         "rank bins sorted (the plan keeps a prefix of the ranking) on SQuAD at target 0.5, and its plan on the "
         "teacher (free bins, the method's: accuracy-squad)",
         (
-            squad_top_at_half("--bin_order", "sorted", "--name", "bin_order_squad_sorted"),
+            squad_top("--bin_order", "sorted", "--name", "bin_order_squad_sorted"),
         ),
         ("bin_order_squad_sorted.json",),
         long=True,
@@ -158,7 +159,7 @@ EXPERIMENTS = (
         "score and its plan on the teacher (the importance: accuracy-squad), then how closely each student's layers "
         "rank like the teacher's last layer (after accuracy-squad)",
         (
-            squad_top_at_half("--rank_distill_score", "log", "--name", "rank_score_squad_log"),
+            squad_top("--rank_distill_score", "log", "--name", "rank_score_squad_log"),
             ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
              "benchmarks/work/squad/top-0.5", "benchmarks/work/squad/top-no-rank-0.5",
              "benchmarks/work/squad/top-0.5-ranklog", "--texts", "400", "--name", "ranking_agreement_squad"),
@@ -172,8 +173,8 @@ EXPERIMENTS = (
         "(the method's 1e-2: rank-score), each with its plan on the teacher, then how each student's layers rank "
         "like the teacher's last layer (after accuracy-squad)",
         (
-            *(squad_top_at_half("--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", alpha,
-                                 "--name", f"rank_alpha_squad_{alpha}") for alpha in ("0.1", "1")),
+            *(squad_top("--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", alpha,
+                        "--name", f"rank_alpha_squad_{alpha}") for alpha in ("0.1", "1")),
             ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
              "benchmarks/work/squad/top-0.5-binssorted", "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra0.1",
              "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1", "--texts", "400",
@@ -188,8 +189,8 @@ EXPERIMENTS = (
         "top-k pairs: SQuAD ToP at 0.5, sorted bins, log scores, rank_distill_alpha 1 (top-k pairs: rank-alpha), its "
         "plan on the teacher, and how its layers rank like the teacher's last layer (after rank-alpha)",
         (
-            squad_top_at_half("--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", "1",
-             "--rank_distill_pairs", "all", "--name", "rank_pairs_squad_all"),
+            squad_top("--bin_order", "sorted", "--rank_distill_score", "log", "--rank_distill_alpha", "1",
+                      "--rank_distill_pairs", "all", "--name", "rank_pairs_squad_all"),
             ("benchmarks/ranking_agreement.py", "--teacher", "benchmarks/work/squad/teacher", "--models",
              "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1",
              "benchmarks/work/squad/top-0.5-binssorted-ranklog-ra1-pairsall", "--texts", "400",
@@ -203,7 +204,7 @@ EXPERIMENTS = (
         "a longer pruning run: SQuAD ToP at 0.5 with sorted bins over two epochs (984 steps; one epoch: "
         "bin-order-squad) and its plan on the teacher (after accuracy-squad)",
         (
-            squad_top_at_half("--bin_order", "sorted", "--prune_epochs", "2", "--name", "epochs_squad_sorted_e2"),
+            squad_top("--bin_order", "sorted", "--prune_epochs", "2", "--name", "epochs_squad_sorted_e2"),
         ),
         ("epochs_squad_sorted_e2.json",),
         long=True,
@@ -213,7 +214,7 @@ EXPERIMENTS = (
         "soft masks trained with inference's carry-over (masked_token_output='carried') against the method's last-"
         "layer outputs: SQuAD ToP at 0.5 with sorted bins (the method's outputs: bin-order-squad) and its plan on the "
         "teacher (after accuracy-squad)",
-        (squad_top_at_half("--bin_order", "sorted", "--masked_token_output", "carried", "--name",
+        (squad_top("--bin_order", "sorted", "--masked_token_output", "carried", "--name",
                            "masked_output_squad_carried"),),
         ("masked_output_squad_carried.json",),
         long=True,
@@ -223,9 +224,9 @@ EXPERIMENTS = (
         "run-to-run spread of the SQuAD options: ToP at 0.5 at seed 13 with carried outputs and sorted bins, then "
         "sorted bins alone (seed 42: masked-output-squad, bin-order-squad), each with its plan on the teacher",
         (
-            squad_top_at_half("--bin_order", "sorted", "--masked_token_output", "carried", "--seed", "13", "--name",
+            squad_top("--bin_order", "sorted", "--masked_token_output", "carried", "--seed", "13", "--name",
                               "masked_output_squad_carried_s13"),
-            squad_top_at_half("--bin_order", "sorted", "--seed", "13", "--name", "bin_order_squad_sorted_s13"),
+            squad_top("--bin_order", "sorted", "--seed", "13", "--name", "bin_order_squad_sorted_s13"),
         ),
         ("masked_output_squad_carried_s13.json", "bin_order_squad_sorted_s13.json"),
         long=True,
@@ -234,7 +235,7 @@ EXPERIMENTS = (
         "label-loss-squad",
         "the answers' loss mixed into the distillation (label_loss_weight 0.5; the method's 0: bin-order-squad): "
         "SQuAD ToP at 0.5 with sorted bins and its plan on the teacher (after accuracy-squad)",
-        (squad_top_at_half("--bin_order", "sorted", "--label_loss_weight", "0.5", "--name", "label_loss_squad_0.5"),),
+        (squad_top("--bin_order", "sorted", "--label_loss_weight", "0.5", "--name", "label_loss_squad_0.5"),),
         ("label_loss_squad_0.5.json",),
         long=True,
     ),
@@ -243,8 +244,7 @@ EXPERIMENTS = (
         "where ToP comes within a point of the SQuAD teacher: sorted bins at targets 0.1 and 0.2 (one epoch; 0.5: "
         "bin-order-squad), each with its plan on the teacher (after accuracy-squad)",
         tuple(
-            ("benchmarks/accuracy.py", "--task", "squad", "--methods", "top", "plan-only", "--targets", target,
-             "--bin_order", "sorted", "--name", f"low_target_squad_{target}")
+            squad_top("--bin_order", "sorted", "--name", f"low_target_squad_{target}", target=target)
             for target in ("0.1", "0.2")
         ),
         ("low_target_squad_0.1.json", "low_target_squad_0.2.json"),

@@ -105,10 +105,9 @@ class TopTrainer(Trainer):
                 f"bin_order={args.bin_order!r}, but the student already holds masks with bin_order="
                 f"{masks.bin_order!r} (from its checkpoint): the order of trained masks cannot change"
             )
-        if args.plan_freeze_rule is not None:
-            model.config.plan_freeze_rule = args.plan_freeze_rule
-        if args.masked_token_output is not None:
-            model.config.masked_token_output = args.masked_token_output
+        for name in ("plan_freeze_rule", "masked_token_output"):  # bin_order goes with the masks, above
+            if getattr(args, name) is not None:
+                setattr(model.config, name, getattr(args, name))
         self.rank_distill_layers = resolve_rank_layers(args.rank_distill_layers, model.config)
         if args.ddp_find_unused_parameters:
             raise ValueError(

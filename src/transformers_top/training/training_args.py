@@ -11,6 +11,13 @@ from ..models.pruning_config import is_int, is_number
 from ..models.token_tracking import MASKED_TOKEN_OUTPUTS
 from .losses import RANKING_LOSSES, RANKING_PAIRS, RANKING_SCORES
 
+#: Arguments written into the student's configuration when set (`None` keeps the config's value), with their choices.
+STUDENT_CONFIG_CHOICES = {
+    "bin_order": BIN_ORDERS,
+    "plan_freeze_rule": FREEZE_RULES,
+    "masked_token_output": MASKED_TOKEN_OUTPUTS,
+}
+
 #: Share of the steps trained on the frozen plan when `frozen_plan_ratio` is left unset.
 DEFAULT_FROZEN_PLAN_RATIO = 0.3
 
@@ -240,14 +247,10 @@ class TopTrainingArguments(TrainingArguments):
                 or not all(is_int(layer) and layer >= 0 for layer in layers)
             ):
                 raise ValueError(f"{name} must be a non-empty list of layer indices, got {layers!r}")
-        if self.bin_order is not None and self.bin_order not in BIN_ORDERS:
-            raise ValueError(f"bin_order must be one of {BIN_ORDERS} or None, got {self.bin_order!r}")
-        if self.plan_freeze_rule is not None and self.plan_freeze_rule not in FREEZE_RULES:
-            raise ValueError(f"plan_freeze_rule must be one of {FREEZE_RULES} or None, got {self.plan_freeze_rule!r}")
-        if self.masked_token_output is not None and self.masked_token_output not in MASKED_TOKEN_OUTPUTS:
-            raise ValueError(
-                f"masked_token_output must be one of {MASKED_TOKEN_OUTPUTS} or None, got {self.masked_token_output!r}"
-            )
+        for name, choices in STUDENT_CONFIG_CHOICES.items():
+            value = getattr(self, name)
+            if value is not None and value not in choices:
+                raise ValueError(f"{name} must be one of {choices} or None, got {value!r}")
         if self.flops_padded_length is not None:
             _check_int("flops_padded_length", self.flops_padded_length, minimum=1)
 
