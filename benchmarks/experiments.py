@@ -103,6 +103,15 @@ EXPERIMENTS = (
         ("deployment_bert_base.json",),
     ),
     Experiment(
+        "deployment-bert-base-amx",
+        "deployment-bert-base on a CPU with int8 dot-product (VNNI) and AMX instructions, where int8 pays",
+        (
+            ("benchmarks/deployment.py", "--synthetic", "--targets", "4", "--batch_sizes", "1", "8", "--name",
+             "deployment_bert_base_amx"),
+        ),
+        ("deployment_bert_base_amx.json",),
+    ),
+    Experiment(
         "training-cost-imdb",
         "the same on IMDB batches of 16 reviews of up to 512 tokens",
         (
