@@ -232,7 +232,9 @@ class Benchmark:
                 start += ["--train_sampling_strategy", "group_by_length"]
         else:
             start = ["--model_name_or_path", str(model), "--teacher_name_or_path", str(self.teacher_dir)]
-        train_file = self.args.distill_file or data / preset.train_file
+        # The teacher learns from the task's training file; --distill_file feeds the trained (pruning) runs only.
+        distilled = self.args.distill_file is not None and "--do_train" in options
+        train_file = self.args.distill_file if distilled else data / preset.train_file
         task = preset.script_args if preset.script != "run_glue_top.py" else ("--task_name", self.args.task)
         return [
             sys.executable, str(EXAMPLES / preset.script), *start, *task,

@@ -83,6 +83,23 @@ def test_non_default_settings_name_the_run_folders(tiny_task):
     assert accuracy.Benchmark(accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data")])).variant == ""
 
 
+def test_a_distill_file_feeds_the_trained_runs_and_the_teacher_learns_from_the_task_file(tiny_task, tmp_path):
+    root, _ = tiny_task
+    distill_file = tmp_path / "more_rows.tsv"
+    distill_file.write_text((root / "data" / "sst2" / "train.tsv").read_text())
+    bench = accuracy.Benchmark(
+        accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data"), "--distill_file", str(distill_file)])
+    )
+
+    def train_file(command: list[str]) -> str:
+        return command[command.index("--train_file") + 1]
+
+    teacher = bench.command(tmp_path / "teacher-eval", "--do_eval", "--eval_teacher", "false")
+    assert "--do_finetune_teacher" in teacher and train_file(teacher) == str(root / "data" / "sst2" / "train.tsv")
+    trained = bench.command(tmp_path / "top", *bench.training_options(teacher_rows=96))
+    assert train_file(trained) == str(distill_file)
+
+
 @pytest.mark.parametrize(("switch", "passed"), [("on", ["True"]), ("off", ["False"]), (None, [])])
 def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, switch, passed):
     root, _ = tiny_task
