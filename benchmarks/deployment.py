@@ -29,6 +29,7 @@ python benchmarks/deployment.py --synthetic --targets 4 --batch_sizes 1 8
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import sys
@@ -72,16 +73,10 @@ THROUGHPUT_BATCH = 32
 
 
 def load_texts(task: str, data_dir: Path = SHARED_DATA) -> tuple[list[str], list[int]]:
-    """The task's evaluation texts and labels, read from `data_dir` (../shared/data)."""
+    """The task's evaluation texts and labels in `data_dir` (../shared/data), read as the example scripts do."""
     path, column, _ = TASKS[task]
-    path = data_dir / path
-    if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return [row[column] for row in rows], [int(row["label"]) for row in rows]
-    lines = path.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t")
-    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:] if line]
-    return [row[column] for row in rows], [int(row["label"]) for row in rows]
+    rows = examples_module("task_files").read_data_file(data_dir / path)
+    return list(rows[column]), [int(label) for label in rows["label"]]
 
 
 def variants(
@@ -202,14 +197,16 @@ def time_variants(
     return count
 
 
-def squad_modules():
-    """The SQuAD reading, windowing and post-processing, and the official metrics, of `examples/` (run_qa_top.py's)."""
+def examples_module(name: str):
+    """A module of `examples/` (the example scripts' data reading, windowing and metrics), imported by name."""
     if str(REPO_ROOT / "examples") not in sys.path:
         sys.path.insert(0, str(REPO_ROOT / "examples"))
-    import squad_data
-    import squad_metrics
+    return importlib.import_module(name)
 
-    return squad_data, squad_metrics
+
+def squad_modules():
+    """The SQuAD reading, windowing and post-processing, and the official metrics, of `examples/` (run_qa_top.py's)."""
+    return examples_module("squad_data"), examples_module("squad_metrics")
 
 
 def squad_windows(tokenizer, path: Path, max_seq_length: int, doc_stride: int, max_questions: int | None = None):

@@ -117,3 +117,10 @@ def test_classifier_variants_score_every_dev_sentence_and_time_the_first(tiny_to
     lengths = [len(ids) for ids in tiny_tokenizer(sentences)["input_ids"]]
     assert rows["ort pruned int8"]["flops_reduction"] == flops_metrics(pruned.config, lengths)["eval_flops_reduction"]
     assert all(row["throughput_sorted_texts_per_s"] > 0 and row["batch1_ms"] > 0 for row in rows.values())
+
+
+@pytest.mark.parametrize(("task", "texts"), [("sst2", 872), ("imdb", 2000)])
+def test_the_classification_tasks_read_their_real_evaluation_texts_and_labels(shared_data, task, texts):
+    read, labels = deployment.load_texts(task, shared_data)
+    assert len(read) == len(labels) == texts and set(labels) == {0, 1}
+    assert all(isinstance(text, str) and text.strip() for text in read)
