@@ -260,6 +260,20 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "answer-oracle-squad",
+        "what the ranking costs on SQuAD: the teacher under the plans of the method at 0.5 (accuracy-squad) and of "
+        "sorted bins (bin-order-squad), read from their results, ranking by attention against ranking the gold answer "
+        "first (after accuracy-squad's teacher)",
+        (
+            ("benchmarks/answer_oracle.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
+             "benchmarks/results/accuracy_squad.json", "--setting", "target 0.5", "--name", "answer_oracle_squad"),
+            ("benchmarks/answer_oracle.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
+             "benchmarks/results/bin_order_squad_sorted.json", "--name", "answer_oracle_squad_sorted"),
+        ),
+        ("answer_oracle_squad.json", "answer_oracle_squad_sorted.json"),
+        long=True,
+    ),
+    Experiment(
         "question-tokens",
         "which tokens the SQuAD model of accuracy-squad at target 0.5 keeps: question, context and answer tokens per "
         "layer (after accuracy-squad)",
