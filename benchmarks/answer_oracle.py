@@ -9,8 +9,8 @@ the answer survives.
 
 SQuAD v1.1 F1 and exact match of the dense teacher and of the two rankings, on the validation windows (384 tokens,
 stride 128) as `examples/run_qa_top.py` evaluates them; the answer tokens of a window are its context tokens that
-overlap any of the question's gold answers. Results go to `benchmarks/results/answer_oracle.json` (`--name` picks
-another stem).
+overlap any of the question's gold answers (a window without them ranks by attention alone). Results go to
+`benchmarks/results/answer_oracle.json` (`--name` picks another stem).
 
 ```bash
 python benchmarks/answer_oracle.py --teacher benchmarks/work/squad/teacher \
