@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from common import RESULTS_DIR, SHARED_DATA, environment, save_results
-from deployment import SQUAD_FILE, batches_by_length, squad_scores, squad_windows
+from deployment import SQUAD_FILE, batches_by_length, squad_scores, squad_windows, window_encoder
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from transformers_top import top_model_class
@@ -105,30 +105,28 @@ def measure(teacher_dir: Path, plan: dict, validation_file: Path, max_seq_length
     runs = dict(
         zip(VARIANTS, (without_answer_mask(teacher), without_answer_mask(pruned), AnswerFirst(pruned)), strict=True)
     )
-    columns = [name for name in ("input_ids", "token_type_ids", "attention_mask") if name in features.column_names]
-    windows = features.select_columns(columns)[:]
     masks = answer_masks(examples, features)
+    encode_windows, lengths = window_encoder(tokenizer, features)
 
     def encode(indices: list[int]) -> dict[str, torch.Tensor]:
-        chosen = {name: [windows[name][index] for index in indices] for name in columns}
-        batch = dict(tokenizer.pad(chosen, return_tensors="pt"))
+        batch = encode_windows(indices)
         answer_mask = torch.zeros_like(batch["input_ids"], dtype=torch.bool)
         for row, index in enumerate(indices):
             answer_mask[row, : len(masks[index])] = torch.tensor(masks[index])
         return {**batch, "answer_mask": answer_mask}
 
-    lengths = [len(ids) for ids in windows["input_ids"]]
     order, batches = batches_by_length(encode, range(len(lengths)), lengths)
     rows = []
     for name, run in runs.items():
         scores = squad_scores(run, batches, order, examples, features)
         rows.append({"variant": name, "f1": scores["f1"], "exact_match": scores["exact_match"]})
         print(f"{name:28} F1 {scores['f1']:.2f}  EM {scores['exact_match']:.2f}")
+    holding = sum(any(mask) for mask in masks)
     return {
         "questions": len(examples),
         "windows": len(lengths),
-        "windows_holding_an_answer": sum(any(mask) for mask in masks),
-        "answer_tokens_per_window": sum(map(sum, masks)) / max(1, sum(any(mask) for mask in masks)),
+        "windows_holding_an_answer": holding,
+        "answer_tokens_per_window": sum(map(sum, masks)) / max(1, holding),
         "rows": rows,
     }
 

@@ -225,6 +225,21 @@ def squad_windows(tokenizer, path: Path, max_seq_length: int, doc_stride: int, m
     return examples, features
 
 
+def window_encoder(tokenizer, features):
+    """
+    A function that pads the windows at some indices into one batch of model inputs (torch), and every window's
+    length in tokens.
+    """
+    columns = [name for name in ("input_ids", "token_type_ids", "attention_mask") if name in features.column_names]
+    windows = features.select_columns(columns)[:]
+
+    def encode(indices: list[int]) -> dict[str, torch.Tensor]:
+        chosen = {name: [windows[name][index] for index in indices] for name in columns}
+        return dict(tokenizer.pad(chosen, return_tensors="pt"))
+
+    return encode, [len(ids) for ids in windows["input_ids"]]
+
+
 def squad_scores(run, batches: list[dict[str, torch.Tensor]], order: list[int], examples, features) -> dict:
     """SQuAD v1.1 exact match and F1 (percent) of one variant, from its span logits over the windows' `batches`."""
     squad_data, squad_metrics = squad_modules()
@@ -251,14 +266,7 @@ def squad_benchmark(args: argparse.Namespace) -> dict:
         tokenizer, args.data_dir / SQUAD_FILE, **windowing, max_questions=args.max_questions
     )
     runs = variants(args.model, args.teacher, args.work_dir / args.name, args.threads, question_answering=True)
-    columns = [name for name in ("input_ids", "token_type_ids", "attention_mask") if name in features.column_names]
-    windows = features.select_columns(columns)[:]
-
-    def encode(indices: list[int]) -> dict[str, torch.Tensor]:
-        chosen = {name: [windows[name][index] for index in indices] for name in columns}
-        return dict(tokenizer.pad(chosen, return_tensors="pt"))
-
-    lengths = [len(ids) for ids in windows["input_ids"]]
+    encode, lengths = window_encoder(tokenizer, features)
     by_length, sorted_batches = batches_by_length(encode, range(len(lengths)), lengths)
     singles = [encode([index]) for index in range(min(args.latency_texts, len(lengths)))]
     pruned_config = runs["pytorch pruned"].config
