@@ -21,16 +21,40 @@ from dataclasses import dataclass
 
 from common import REPO_ROOT, RESULTS_DIR
 
+from transformers_top.sharing.hardware import cpu_features, cpu_flags
+
+#: The kinds of CPU an experiment can be meant for, by what `/proc/cpuinfo`'s flags must show. Some experiments come in
+#: pairs measured on two CPUs (their documentation names both): each runs only on its kind, so that `make bench` on one
+#: machine does not overwrite the other machine's results with figures the documentation attributes to it.
+CPU_KINDS = {
+    "AVX2 without AVX-512": lambda flags: "avx2" in flags and "avx512f" not in flags,
+    "int8 dot products (VNNI)": lambda flags: bool({"avx512_vnni", "avx_vnni"} & flags),
+    "bfloat16 units (AVX512-BF16 or AMX)": lambda flags: bool({"avx512_bf16", "amx_bf16"} & flags),
+}
+
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named measurement: the benchmark commands that write its results (run from the repository root)."""
+    """
+    A named measurement: the benchmark commands that write its results (run from the repository root), and the kind
+    of CPU it is meant for (a key of `CPU_KINDS`; `None`: any).
+    """
 
     name: str
     purpose: str
     commands: tuple[tuple[str, ...], ...]
     results: tuple[str, ...]
     long: bool = False
+    cpu: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cpu is not None and self.cpu not in CPU_KINDS:
+            raise ValueError(f"experiment {self.name}: cpu={self.cpu!r} is not one of {sorted(CPU_KINDS)}")
+
+    def runs_here(self) -> bool:
+        """Whether this machine's CPU is of the experiment's kind (always, for `cpu=None` or an unknown CPU)."""
+        flags = cpu_flags()
+        return self.cpu is None or flags is None or CPU_KINDS[self.cpu](flags)
 
 
 IMDB_8K = "benchmarks/work/imdb/train_8k_seed13.jsonl"
@@ -71,12 +95,14 @@ EXPERIMENTS = (
         "whether a review keeps the same tokens and logits in a padded batch as alone, float32 and bfloat16 models",
         (("benchmarks/batch_invariance.py", "--reviews", "48"),),
         ("batch_invariance.json",),
+        cpu="bfloat16 units (AVX512-BF16 or AMX)",
     ),
     Experiment(
         "batch-invariance-avx2",
         "the same on a CPU without bfloat16 or VNNI instructions (AVX2 only), where bfloat16 products depend on shape",
         (("benchmarks/batch_invariance.py", "--reviews", "48", "--name", "batch_invariance_avx2"),),
         ("batch_invariance_avx2.json",),
+        cpu="AVX2 without AVX-512",
     ),
     Experiment(
         "demo",
@@ -101,6 +127,7 @@ EXPERIMENTS = (
         "a bert-base shape at 512 tokens with fixed plans at F = 4, batch 1 and 8, in the six variants",
         (("benchmarks/deployment.py", "--synthetic", "--targets", "4", "--batch_sizes", "1", "8"),),
         ("deployment_bert_base.json",),
+        cpu="AVX2 without AVX-512",
     ),
     Experiment(
         "deployment-bert-base-amx",
@@ -110,6 +137,7 @@ EXPERIMENTS = (
              "deployment_bert_base_amx"),
         ),
         ("deployment_bert_base_amx.json",),
+        cpu="int8 dot products (VNNI)",
     ),
     Experiment(
         "training-cost-imdb",
@@ -385,6 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     group.add_argument("--list", action="store_true", help="list the experiments and their results")
     group.add_argument("--short", action="store_true", help="run the short experiments (make bench)")
     group.add_argument("--long", action="store_true", help="run the long experiments (make bench-long)")
+    parser.add_argument("--any_cpu", action="store_true", help="also run experiments meant for another kind of CPU")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in by_name]
     if unknown:
@@ -392,14 +421,23 @@ def main(argv: list[str] | None = None) -> None:
     if args.list:
         for experiment in EXPERIMENTS:
             length = "long " if experiment.long else "short"
-            print(f"{experiment.name:24} {length} {', '.join(experiment.results)}\n{'':31}{experiment.purpose}")
+            cpu = f" (on a CPU with {experiment.cpu})" if experiment.cpu else ""
+            print(f"{experiment.name:24} {length} {', '.join(experiment.results)}{cpu}\n{'':31}{experiment.purpose}")
         return
     selected = [by_name[name] for name in args.names]
     if args.short or args.long:
         selected = [experiment for experiment in EXPERIMENTS if experiment.long == args.long]
     if not selected:
         parser.error("name experiments to run, or pass --list, --short or --long")
+    elsewhere = [] if args.any_cpu else [experiment for experiment in selected if not experiment.runs_here()]
+    if elsewhere and args.names:
+        meant = "; ".join(f"{experiment.name} for a CPU with {experiment.cpu}" for experiment in elsewhere)
+        parser.error(f"{meant}, and this one has {cpu_features()}: the results would stand for another machine "
+                     "(pass --any_cpu to run all the same)")  # fmt: skip
     for experiment in selected:
+        if experiment in elsewhere:
+            print(f"[{experiment.name}] skipped: meant for a CPU with {experiment.cpu}; this one has {cpu_features()}")
+            continue
         run(experiment)
         missing = [name for name in experiment.results if not (RESULTS_DIR / name).is_file()]
         if missing:

@@ -36,15 +36,21 @@ MATRIX_FEATURES = (
 )
 
 
+def cpu_flags() -> frozenset[str] | None:
+    """This CPU's instruction-set flags from `/proc/cpuinfo` (e.g. `"avx2"`); `None` where that file does not exist."""
+    flags = _cpuinfo_value("flags")
+    return None if flags is None else frozenset(flags.split())
+
+
 def cpu_features() -> str:
     """
     The matrix-relevant instruction sets of this CPU (`MATRIX_FEATURES`), e.g. `"AVX-512, AVX2"`, from the flags of
     `/proc/cpuinfo`; `"unknown"` where that file does not exist, `"none"` when it lists none of them.
     """
-    flags = _cpuinfo_value("flags")
+    flags = cpu_flags()
     if flags is None:
         return "unknown"
-    present = [name for flag, name in MATRIX_FEATURES if flag in flags.split()]
+    present = [name for flag, name in MATRIX_FEATURES if flag in flags]
     return ", ".join(present) or "none"
 
 
@@ -69,4 +75,4 @@ def hardware_line(hardware: dict[str, str | int] | None = None) -> str:
     return f"{cpu}, {hardware['torch_threads']} threads, torch {hardware['torch']}"
 
 
-__all__ = ["MATRIX_FEATURES", "cpu_features", "cpu_model", "describe_hardware", "hardware_line"]
+__all__ = ["MATRIX_FEATURES", "cpu_features", "cpu_flags", "cpu_model", "describe_hardware", "hardware_line"]
