@@ -5,7 +5,10 @@ its tokens by the attention they receive (the plan on the teacher, `accuracy.py`
 answers' tokens above every other token at every decision, an oracle that knows the answer (no deployed model can).
 Both keep the same number of tokens at every layer, so they cost the same FLOPs; the gap between them is what the
 ranking, and not the budget, costs, and the gap between the oracle and the dense teacher is what the budget costs when
-the answer survives.
+the answer survives. Each ranking is scored twice: with the model's span logits as they are (a pruned token's come from
+the shallower state it carried when it was dropped), and with answers allowed only where the tokens went through the
+last layer (the others' logits set to `DROPPED_LOGIT`), which tells whether the carried states' logits draw answers
+away.
 
 SQuAD v1.1 F1 and exact match of the dense teacher and of the two rankings, on the validation windows (384 tokens,
 stride 128) as `examples/run_qa_top.py` evaluates them; the answer tokens of a window are its context tokens that
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -30,10 +34,19 @@ from deployment import SQUAD_FILE, batches_by_length, squad_scores, squad_window
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from transformers_top import top_model_class
+from transformers_top.models import pruned_encoder
 
 #: The configuration fields of a ToP run that make its plan.
 PLAN_FIELDS = ("prune_layers", "num_bins", "token_keep_ratios", "token_keep_bins")
-VARIANTS = ("teacher", "plan, attention ranking", "plan, answer ranked first")
+VARIANTS = (
+    "teacher",
+    "plan, attention ranking",
+    "plan, attention ranking, answers from last-layer tokens",
+    "plan, answer ranked first",
+    "plan, answer ranked first, answers from last-layer tokens",
+)
+#: The span logit given to the positions that did not go through the last layer, so no answer starts or ends there.
+DROPPED_LOGIT = -1e4
 
 
 def answer_masks(examples, features) -> list[list[bool]]:
@@ -68,6 +81,47 @@ class AnswerFirst:
             del base._protected_tokens  # the class's own method again
 
 
+@contextmanager
+def last_layer_positions():
+    """
+    Within the block, each forward of a pruned model appends to the yielded list a `(batch, length)` bool tensor: the
+    positions whose tokens went through the model's last layer. (The model restores every position from its
+    `TokenRestorer`, whose `origin` holds, at the end, the positions of the tokens still alive.)
+    """
+    reached = []
+    restorer_class = pruned_encoder.TokenRestorer
+
+    class RecordingRestorer(restorer_class):
+        def output(self):
+            through = torch.zeros(self.origin.shape[0], self.seq_length + 1, dtype=torch.bool)
+            reached.append(through.scatter_(1, self.origin, True)[:, :-1])
+            return super().output()
+
+    pruned_encoder.TokenRestorer = RecordingRestorer
+    try:
+        yield reached
+    finally:
+        pruned_encoder.TokenRestorer = restorer_class
+
+
+class AnswersFromLastLayer:
+    """
+    A pruned question-answering `run` (called with an `answer_mask`) whose span logits are `DROPPED_LOGIT` wherever
+    the token did not go through the last layer: answers only from tokens the whole model saw.
+    """
+
+    def __init__(self, run) -> None:
+        self.run = run
+
+    def __call__(self, answer_mask: torch.Tensor, **inputs: torch.Tensor):
+        with last_layer_positions() as reached:
+            output = self.run(answer_mask=answer_mask, **inputs)
+        (through,) = reached
+        output.start_logits = output.start_logits.masked_fill(~through, DROPPED_LOGIT)
+        output.end_logits = output.end_logits.masked_fill(~through, DROPPED_LOGIT)
+        return output
+
+
 def without_answer_mask(model):
     """`model` called with a batch that carries an `answer_mask` it does not use."""
     return lambda answer_mask, **inputs: model(**inputs)
@@ -96,15 +150,15 @@ def plan_of(source: Path, setting: str | None = None) -> dict:
 
 def measure(teacher_dir: Path, plan: dict, validation_file: Path, max_seq_length: int, doc_stride: int,
             max_questions: int | None = None) -> dict:  # fmt: skip
-    """F1 and exact match of the teacher and of its two rankings under `plan`, on the file's validation windows."""
+    """F1 and exact match of the teacher and of its two rankings under `plan` (each scored two ways, `VARIANTS`)."""
     tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
     examples, features = squad_windows(tokenizer, validation_file, max_seq_length, doc_stride, max_questions)
     teacher = AutoModelForQuestionAnswering.from_pretrained(teacher_dir).eval()
     top_class = top_model_class(teacher.config.model_type, "AutoModelForQuestionAnswering")
     pruned = top_class.from_pretrained(teacher_dir, **plan).eval()
-    runs = dict(
-        zip(VARIANTS, (without_answer_mask(teacher), without_answer_mask(pruned), AnswerFirst(pruned)), strict=True)
-    )
+    attention, answer_first = without_answer_mask(pruned), AnswerFirst(pruned)
+    rankings = (attention, AnswersFromLastLayer(attention), answer_first, AnswersFromLastLayer(answer_first))
+    runs = dict(zip(VARIANTS, (without_answer_mask(teacher), *rankings), strict=True))
     masks = answer_masks(examples, features)
     encode_windows, lengths = window_encoder(tokenizer, features)
 

@@ -14,6 +14,7 @@ from test_run_qa_top import WINDOWS, squad_json, tiny_bert_config
 from transformers import AutoTokenizer, BertForQuestionAnswering
 
 from transformers_top import TopBertForQuestionAnswering
+from transformers_top.models import pruned_encoder, token_tracking
 
 PLAN = {"prune_layers": [2, 3], "num_bins": 4, "token_keep_ratios": [1.0, 1.0, 0.5, 0.5]}
 
@@ -77,7 +78,24 @@ def test_the_oracle_ranks_the_batch_answer_first_and_leaves_the_model_as_it_was(
     assert torch.equal(again.start_logits, plain.start_logits)
 
 
-def test_the_three_variants_score_as_the_example_script_evaluates_the_teacher(teacher_and_plan, tmp_path):
+def test_answers_from_last_layer_tokens_floor_exactly_the_positions_the_last_layer_did_not_see(teacher_and_plan):
+    model = TopBertForQuestionAnswering.from_pretrained(teacher_and_plan / "run").eval()
+    inputs = {"input_ids": torch.randint(1000, 2000, (2, 12)), "attention_mask": torch.ones(2, 12, dtype=torch.long)}
+    inputs["attention_mask"][1, 9:] = 0
+    run = answer_oracle.without_answer_mask(model)
+    with torch.no_grad():
+        plain = model(**inputs, output_kept_tokens=True)
+        floored = answer_oracle.AnswersFromLastLayer(run)(answer_mask=None, **inputs)
+    for logits, floored_logits in ((plain.start_logits, floored.start_logits), (plain.end_logits, floored.end_logits)):
+        through = floored_logits != answer_oracle.DROPPED_LOGIT
+        # Rows of 12 and 9 real tokens keep 1 + ceil(11 / 2 / 2) = 4 and 1 + ceil(8 / 2 / 2) = 3 through layer 3.
+        assert through.sum(dim=1).tolist() == plain.kept_tokens[:, -1].tolist() == [4, 3]
+        assert through[:, 0].all() and not through[1, 9:].any()  # [CLS] always, padding never
+        assert torch.equal(floored_logits[through], logits[through])
+    assert pruned_encoder.TokenRestorer is token_tracking.TokenRestorer  # the model restores as before
+
+
+def test_the_variants_score_as_the_example_script_evaluates_the_teacher(teacher_and_plan, tmp_path):
     import run_qa_top
 
     root = teacher_and_plan
@@ -93,8 +111,10 @@ def test_the_three_variants_score_as_the_example_script_evaluates_the_teacher(te
     options += [*WINDOWS, "--do_eval", "--eval_teacher", "false", "--output_dir", str(tmp_path / "eval")]
     teacher = run_qa_top.main([*options, "--report_to", "none", "--use_cpu", "--disable_tqdm", "true"])
     assert rows["teacher"]["f1"] == pytest.approx(teacher["eval_f1"])
-    # The same plan ranked two ways answers differently: the comparison can tell the rankings apart.
-    assert rows["plan, attention ranking"]["f1"] != rows["plan, answer ranked first"]["f1"]
+    # The same plan ranked two ways, or scored two ways, answers differently: the comparison can tell them apart.
+    attention = rows["plan, attention ranking"]["f1"]
+    assert attention != rows["plan, answer ranked first"]["f1"]
+    assert attention != rows["plan, attention ranking, answers from last-layer tokens"]["f1"]
 
 
 def test_the_plan_comes_from_a_run_folder_or_a_results_file_point(teacher_and_plan, tmp_path):

@@ -50,7 +50,6 @@ def test_unknown_experiment_names_are_refused(capsys):
     assert "unknown experiments ['no-such-experiment']" in capsys.readouterr().err
 
 
-
 AMD_AVX2 = frozenset({"fpu", "sse2", "avx", "fma", "avx2"})
 XEON_AMX = AMD_AVX2 | {"avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile"}
 
@@ -87,12 +86,13 @@ def test_an_experiment_meant_for_another_cpu_is_refused_by_name_unless_any_cpu(r
     assert ran == ["deployment-bert-base-amx", "deployment-bert-base"]
 
 
+AVX2_PAIR_MEMBERS = {"deployment-bert-base", "batch-invariance-avx2"}
+AMX_PAIR_MEMBERS = {"deployment-bert-base-amx", "batch-invariance"}
+
+
 @pytest.mark.parametrize(
     ("flags", "runs", "skips"),
-    [
-        (AMD_AVX2, {"deployment-bert-base", "batch-invariance-avx2"}, {"deployment-bert-base-amx", "batch-invariance"}),
-        (XEON_AMX, {"deployment-bert-base-amx", "batch-invariance"}, {"deployment-bert-base", "batch-invariance-avx2"}),
-    ],
+    [(AMD_AVX2, AVX2_PAIR_MEMBERS, AMX_PAIR_MEMBERS), (XEON_AMX, AMX_PAIR_MEMBERS, AVX2_PAIR_MEMBERS)],
 )
 def test_make_bench_runs_each_cpu_pair_member_on_its_own_kind_of_cpu_and_says_what_it_skips(
     ran, monkeypatch, capsys, flags, runs, skips
