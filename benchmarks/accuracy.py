@@ -118,6 +118,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--targets", type=float, nargs="+", help="ToP target sparsities (default: the task's)")
     parser.add_argument("--ablation_target", type=float, help="target of top-no-rank (default: the middle one)")
     parser.add_argument("--shallow_layers", type=int, nargs="+", help="depths of the shallow students")
+    parser.add_argument(
+        "--prune_layers",
+        type=int,
+        nargs="+",
+        help="layers whose input the ToP runs may prune (default: the model's, 2 .. L-1), e.g. 1 2 3 4 5",
+    )
     parser.add_argument("--prune_epochs", type=float, help="epochs of the trained runs (default: the task's)")
     parser.add_argument("--distill_file", type=Path, help="training file of the trained runs instead of the task's")
     parser.add_argument("--frozen_plan_ratio", type=float, help="passed to the ToP runs (default: the trainer's)")
@@ -175,6 +181,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--label_loss_weight must be in [0, 1], got {args.label_loss_weight}")
     if args.prune_epochs is not None and not args.prune_epochs > 0:
         parser.error(f"--prune_epochs must be positive, got {args.prune_epochs}")
+    if args.prune_layers is not None and (
+        min(args.prune_layers) < 1 or sorted(set(args.prune_layers)) != args.prune_layers
+    ):
+        parser.error(f"--prune_layers must be increasing layer indices from 1, got {args.prune_layers}")
     if any(layers < 1 for layers in args.shallow_layers):
         parser.error(f"--shallow_layers must be positive, got {args.shallow_layers}")
     if not (args.data_dir / preset.train_file).is_file():
@@ -197,6 +207,7 @@ class Benchmark:
         self.prune_epochs = args.prune_epochs or self.preset.prune_epochs
         # Every setting that differs from the task's default names the run folders, so runs never mix.
         labels = {
+            "p": "-".join(map(str, args.prune_layers)) if args.prune_layers else None,
             "e": self.prune_epochs if self.prune_epochs != self.preset.prune_epochs else None,
             "d": args.distill_file.name.split(".")[0] if args.distill_file else None,
             "frozen": args.frozen_plan_ratio,
@@ -319,6 +330,8 @@ class Benchmark:
                 extra += [f"--{name}", getattr(self.args, name)]
         if self.args.protect_question:
             extra += ["--protect_question"]
+        if self.args.prune_layers:
+            extra += ["--config_overrides", json.dumps({"prune_layers": self.args.prune_layers})]
         run_dir = self.work_dir / f"{method}-{target:g}{self.variant}"
         options = (*self.training_options(self.teacher_rows()), "--target_sparsity", str(target), *extra, *options)
         return self.run(method, f"target {target:g}", run_dir, *options)

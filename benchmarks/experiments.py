@@ -60,6 +60,8 @@ class Experiment:
 IMDB_8K = "benchmarks/work/imdb/train_8k_seed13.jsonl"
 #: The model accuracy-imdb keeps (its run folder names every setting that differs from the task's default).
 IMDB_MODEL = "benchmarks/work/imdb/top-0.61-e3-dtrain_8k_seed13-frozen0-glen-bf16"
+#: The IMDB model of accuracy-imdb-p1: the same recipe pruning from layer 1, at target 0.78.
+IMDB_P1_MODEL = "benchmarks/work/imdb/top-0.78-p1-2-3-4-5-e3-dtrain_8k_seed13-frozen0-glen-bf16"
 
 
 def squad_top(*options: str, target: str = "0.5") -> tuple[str, ...]:
@@ -387,6 +389,32 @@ EXPERIMENTS = (
         ),
         ("deployment_imdb.json",),
         long=True,
+    ),
+    Experiment(
+        "accuracy-imdb-p1",
+        "accuracy-imdb's recipe pruning from layer 1 (layers 1-5) at target 0.78, for a 4x batch-1 speedup "
+        "(after accuracy-imdb)",
+        (
+            ("benchmarks/accuracy.py", "--task", "imdb", "--methods", "top", "random", "plan-only", "--targets",
+             "0.78", "--prune_layers", "1", "2", "3", "4", "5", "--prune_epochs", "3", "--frozen_plan_ratio", "0",
+             "--group_by_length", "--bf16", "--distill_file", IMDB_8K, "--name", "accuracy_imdb_p1"),
+        ),
+        ("accuracy_imdb_p1.json",),
+        long=True,
+        cpu="bfloat16 units (AVX512-BF16 or AMX)",
+    ),
+    Experiment(
+        "deployment-imdb-p1",
+        "the IMDB model of accuracy-imdb-p1 in the six variants, throughput over the first 640 reviews "
+        "(after accuracy-imdb-p1)",
+        (
+            ("benchmarks/deployment.py", "--task", "imdb", "--model", IMDB_P1_MODEL, "--teacher",
+             "benchmarks/work/imdb/teacher", "--latency_texts", "200", "--throughput_texts", "640", "--name",
+             "deployment_imdb_p1"),
+        ),
+        ("deployment_imdb_p1.json",),
+        long=True,
+        cpu="int8 dot products (VNNI)",
     ),
     Experiment(
         "latency-grid",

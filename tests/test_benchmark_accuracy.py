@@ -142,12 +142,27 @@ def test_mask_and_ranking_options_reach_the_top_runs_and_name_their_folders_only
     assert run_dir == "top-0.45" + label
 
 
+def test_prune_layers_reach_the_top_runs_as_a_config_override_and_name_their_folders(tiny_task):
+    root, _ = tiny_task
+    options = ["--task", "sst2", "--data_dir", str(root / "data"), "--prune_layers", "1", "2", "3"]
+    bench = accuracy.Benchmark(accuracy.parse_args(options))
+    runs = []
+    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
+    bench.top("top", 0.45)
+    ((run_dir, run_options),) = runs
+    assert run_dir == "top-0.45-p1-2-3"
+    override = run_options[run_options.index("--config_overrides") + 1]
+    assert json.loads(override) == {"prune_layers": [1, 2, 3]}
+
+
 def test_bad_options_are_refused(tiny_task, capsys):
     root, _ = tiny_task
     for options, message in (
         (["--targets", "1.2"], "target sparsities must be in (0, 1)"),
         (["--data_dir", str(root)], "not found (--data_dir"),
         (["--shallow_layers", "0"], "--shallow_layers must be positive"),
+        (["--prune_layers", "0", "1"], "--prune_layers must be increasing layer indices from 1, got [0, 1]"),
+        (["--prune_layers", "3", "2"], "--prune_layers must be increasing layer indices from 1, got [3, 2]"),
         (["--rank_distill_alpha", "-1"], "--rank_distill_alpha must be >= 0, got -1.0"),
         (["--label_loss_weight", "1.5"], "--label_loss_weight must be in [0, 1], got 1.5"),
         (["--protect_question"], "--protect_question protects the question of SQuAD windows, got --task sst2"),
