@@ -317,15 +317,23 @@ def synthetic_benchmark(args: argparse.Namespace) -> dict:
 
 
 def variants_of(
-    dense, pruned, work_dir: Path, threads: int, ort_class=TopOnnxModelForSequenceClassification
+    dense,
+    pruned,
+    work_dir: Path,
+    threads: int,
+    ort_class=TopOnnxModelForSequenceClassification,
+    attn_implementation: str = "eager",
 ) -> dict[str, object]:
-    """The six variants of a dense model and its pruned copy (the ONNX exports cached in `work_dir`)."""
+    """
+    The six variants of a dense model and its pruned copy, the ONNX graphs traced with `attn_implementation` (cached
+    in `work_dir`, one folder per graph and attention).
+    """
     runs = {"pytorch dense": dense, "pytorch pruned": pruned}
     for kind, model in (("dense", dense), ("pruned", pruned)):
         for quantize, suffix in ((None, "fp32"), ("int8", "int8")):
-            folder = work_dir / f"{kind}-{suffix}"
+            folder = work_dir / f"{kind}-{suffix}-{attn_implementation}"
             if not folder.is_dir():
-                export_onnx(model, folder, quantize=quantize)
+                export_onnx(model, folder, quantize=quantize, attn_implementation=attn_implementation)
             runs[f"ort {kind} {suffix}"] = ort_class(folder, num_threads=threads)
     return runs
 

@@ -382,12 +382,24 @@ EXPERIMENTS = (
     ),
     Experiment(
         "deployment-imdb",
-        "the IMDB model of accuracy-imdb in the six variants, at up to 512 tokens (after accuracy-imdb)",
+        "the IMDB model of accuracy-imdb in the six variants, throughput over the first 640 reviews (after "
+        "accuracy-imdb)",
         (
             ("benchmarks/deployment.py", "--task", "imdb", "--model", IMDB_MODEL, "--teacher",
-             "benchmarks/work/imdb/teacher", "--latency_texts", "200"),
+             "benchmarks/work/imdb/teacher", "--latency_texts", "200", "--throughput_texts", "640"),
         ),
         ("deployment_imdb.json",),
+        long=True,
+    ),
+    Experiment(
+        "onnx-attention-imdb",
+        "ONNX Runtime graphs traced with eager against sdpa attention: the IMDB model of accuracy-imdb and its "
+        "teacher, batch 1 over 200 reviews (after accuracy-imdb)",
+        (
+            ("benchmarks/onnx_attention.py", "--task", "imdb", "--model", IMDB_MODEL, "--teacher",
+             "benchmarks/work/imdb/teacher"),
+        ),
+        ("onnx_attention_imdb.json",),
         long=True,
     ),
     Experiment(

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from conftest import TINY_BERT
@@ -190,6 +191,28 @@ def test_onnx_folder_from_the_hub(exported, loopback_hub, tmp_path):
 # ---- bad input -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["pruned", "bert"])
+def test_eager_and_sdpa_attention_export_the_same_logits_and_eager_has_no_nan_guard(pruned_bert, kind, tmp_path):
+    torch.manual_seed(0)
+    model = pruned_bert
+    if kind == "bert":
+        model = BertForSequenceClassification(BertConfig(**TINY_BERT, initializer_range=0.2)).eval()
+    implementation = model.config._attn_implementation
+    graphs = {}
+    for attention in ("eager", "sdpa"):
+        folder = export_onnx(model, tmp_path / attention, attn_implementation=attention)
+        assert model.config._attn_implementation == implementation  # the caller's model is handed back as it was
+        graphs[attention] = onnx.load(folder / "model.onnx")
+        runtime = TopOnnxModelForSequenceClassification.from_pretrained(folder, num_threads=1)
+        for batch in ragged_batches(TINY_BERT["vocab_size"], cls=2, pad=0, seed=2):
+            with torch.no_grad():
+                expected = model(**batch).logits
+            torch.testing.assert_close(runtime(**batch).logits, expected, atol=1e-4, rtol=0)
+    # The default (eager) graph carries no NaN guard over the attention probabilities; the sdpa one does, per layer.
+    assert [node for node in graphs["eager"].graph.node if node.op_type == "IsNaN"] == []
+    assert len([node for node in graphs["sdpa"].graph.node if node.op_type == "IsNaN"]) >= 1
+
+
 def test_bad_exports_are_refused_and_leave_nothing_behind(pruned_bert, tiny_bert_config, tmp_path, monkeypatch):
     with_masks = TopBertForSequenceClassification(TopBertConfig.from_bert_config(tiny_bert_config))
     with_masks.add_pruning_masks()
@@ -197,6 +220,9 @@ def test_bad_exports_are_refused_and_leave_nothing_behind(pruned_bert, tiny_bert
         export_onnx(with_masks, tmp_path / "masks")
     with pytest.raises(ValueError, match=re.escape("quantize must be one of (None, 'int8'), got 'int4'")):
         export_onnx(pruned_bert, tmp_path / "int4", quantize="int4")
+    bad_attention = "attn_implementation must be one of ('eager', 'sdpa'), got 'flash'"
+    with pytest.raises(ValueError, match=re.escape(bad_attention)):
+        export_onnx(pruned_bert, tmp_path / "flash", attn_implementation="flash")
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "notes.txt").write_text("keep me")
     with pytest.raises(ValueError, match="output_dir must be a new or empty folder"):

@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--quantize", choices=["int8"], help="ONNX Runtime dynamic int8 quantization")
     export.add_argument("--revision", help="the Hub revision of the model")
     export.add_argument(
+        "--attn_implementation",
+        choices=["eager", "sdpa"],
+        default="eager",
+        help="the attention the graph is traced with (default: eager, the faster graph in ONNX Runtime)",
+    )
+    export.add_argument(
         "--output_kept_tokens", action="store_true", help="give the graph a second output: tokens per layer and row"
     )
     args = parser.parse_args(argv)
@@ -38,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             quantize=args.quantize,
             revision=args.revision,
             output_kept_tokens=args.output_kept_tokens,
+            attn_implementation=args.attn_implementation,
         )
     except ValueError as error:
         parser.error(str(error))

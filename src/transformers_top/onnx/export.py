@@ -7,11 +7,13 @@ part of the graph: an input of any length and a ragged batch prune as in PyTorch
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -26,6 +28,11 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
 #: `quantize` values and what they do.
 QUANTIZATIONS = (None, "int8")
+#: Attention implementations the graph can be traced with. `"eager"` (the default) exports the attention as the
+#: plain product-softmax-product; `"sdpa"` exports transformers' scaled-dot-product path, whose decomposition also
+#: replaces the NaN of fully masked rows over every score (`IsNaN` and `Where` on each layer's attention
+#: probabilities), work ONNX Runtime then does on every input (see `docs/deployment.md`).
+ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa")
 #: Operators whose weights int8 dynamic quantization stores as int8 (the matrix products with a weight: almost all
 #: of the multiply-adds and of the weights). Attention's activation-by-activation products stay float.
 INT8_OPERATORS = ("MatMul", "Gemm")
@@ -47,6 +54,7 @@ def export_onnx(
     revision: str | None = None,
     opset: int | None = None,
     output_kept_tokens: bool = False,
+    attn_implementation: str = "eager",
 ) -> Path:
     """
     Export a sequence classifier or an extractive question-answering model to ONNX, the pruning inside the graph,
@@ -66,16 +74,23 @@ def export_onnx(
         opset (`int`, *optional*): the ONNX opset (default: the exporter's).
         output_kept_tokens (`bool`, *optional*, defaults to `False`): give the graph a second output, `kept_tokens`,
             the number of real tokens entering each layer of each row (a ToP model only), to see what it prunes.
+        attn_implementation (`str`, *optional*, defaults to `"eager"`): the attention the graph is traced with, one
+            of `ATTENTION_IMPLEMENTATIONS`; both compute the same logits. A model object given is traced with it and
+            handed back with its own implementation.
 
     Returns:
         `Path`: `output_dir`.
 
     Raises:
-        `ValueError`: for a model that still holds training masks, an unknown `quantize`, an `output_dir` that exists
-            and is not empty, or a model of another head.
+        `ValueError`: for a model that still holds training masks, an unknown `quantize` or `attn_implementation`, an
+            `output_dir` that exists and is not empty, or a model of another head.
     """
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+    if attn_implementation not in ATTENTION_IMPLEMENTATIONS:
+        raise ValueError(
+            f"attn_implementation must be one of {ATTENTION_IMPLEMENTATIONS}, got {attn_implementation!r}"
+        )
     output_dir = Path(output_dir)
     if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
         raise ValueError(f"output_dir must be a new or empty folder, got {str(output_dir)!r}")
@@ -89,7 +104,8 @@ def export_onnx(
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
     try:
-        _export_graph(model, staging / FP32_FILE, opset, output_kept_tokens)
+        with _attention(model, attn_implementation):
+            _export_graph(model, staging / FP32_FILE, opset, output_kept_tokens)
         if quantize == "int8":
             quantize_int8(staging / FP32_FILE, staging / INT8_FILE)
             (staging / FP32_FILE).unlink()
@@ -180,6 +196,17 @@ def _check_exportable(model: PreTrainedModel) -> None:
         model.config.check_pruning_plan()
 
 
+@contextlib.contextmanager
+def _attention(model: PreTrainedModel, attn_implementation: str) -> Iterator[None]:
+    """`model` with `attn_implementation` inside the block, and its own implementation again after it."""
+    previous = model.config._attn_implementation
+    model.set_attn_implementation(attn_implementation)
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(previous)
+
+
 class _GraphOutputs(torch.nn.Module):
     """The exported computation: the head's outputs, and the kept token counts when asked for."""
 
@@ -254,6 +281,7 @@ def _tokenizer_of(source: str, revision: str | None):
 
 
 __all__ = [
+    "ATTENTION_IMPLEMENTATIONS",
     "EXPORTED_HEADS",
     "FP32_FILE",
     "INT8_FILE",
