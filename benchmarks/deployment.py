@@ -34,6 +34,7 @@ import json
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ from transformers import (
 )
 
 from transformers_top import top_model_class
-from transformers_top.models.flops import flops_metrics
+from transformers_top.models.flops import encoder_flops, flops_metrics
 from transformers_top.onnx import (
     TopOnnxModelForQuestionAnswering,
     TopOnnxModelForSequenceClassification,
@@ -127,6 +128,24 @@ def interleaved(runs: dict[str, object], batches: list[dict[str, torch.Tensor]],
     }
 
 
+def flops_reduction_bounds(config, lengths: list[int]) -> dict[str, float]:
+    """
+    The most a plan could save on texts of `lengths` real tokens, by the first layer it prunes at: FLOPs reduction if
+    every token but [CLS] left at that layer (the layers before it, and its own attention, stay whole). Keyed by
+    layer index (a string, for JSON).
+    """
+    layers, counts = config.num_hidden_layers, Counter(lengths)
+
+    def flops(length: int, first: int) -> int:
+        return encoder_flops([length] * first + [1] * (layers - first), config.hidden_size, config.intermediate_size)
+
+    dense = sum(count * flops(length, layers) for length, count in counts.items())
+    return {
+        str(first): dense / sum(count * flops(length, first) for length, count in counts.items())
+        for first in range(1, layers)
+    }
+
+
 def task_benchmark(args: argparse.Namespace) -> dict:
     texts, labels = load_texts(args.task, args.data_dir)
     tokenizer = AutoTokenizer.from_pretrained(args.model)
@@ -142,6 +161,7 @@ def task_benchmark(args: argparse.Namespace) -> dict:
     singles = [encode([index]) for index in range(min(args.latency_texts, len(texts)))]
     pruned_config = runs["pytorch pruned"].config
     reduction = flops_metrics(pruned_config, lengths, prefix="eval")["eval_flops_reduction"]
+    bounds = flops_reduction_bounds(pruned_config, lengths)
     rows = {}
     for name, run in runs.items():
         predictions = torch.cat([logits_of(run, batch) for batch in sorted_batches]).argmax(-1)
@@ -156,6 +176,7 @@ def task_benchmark(args: argparse.Namespace) -> dict:
         "plan": pruned_config.plan_dict(),
         "texts": len(texts),
         "lengths": {"mean": sum(lengths) / len(lengths), "max": max(lengths), "truncated_to": max_length},
+        "flops_reduction_bounds": bounds,
         "latency_texts": len(singles),
         "throughput_texts": timed_texts,
         "throughput_batch_size": THROUGHPUT_BATCH,

@@ -13,7 +13,7 @@ from conftest import TINY_BERT, TINY_VOCAB
 from test_run_qa_top import WINDOWS, squad_json, tiny_bert_config
 from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering, BertForSequenceClassification
 
-from transformers_top import TopBertForQuestionAnswering, TopBertForSequenceClassification
+from transformers_top import TopBertConfig, TopBertForQuestionAnswering, TopBertForSequenceClassification
 from transformers_top.models.flops import flops_metrics
 
 PLAN = [1.0, 1.0, 0.5, 0.5]
@@ -124,3 +124,12 @@ def test_the_classification_tasks_read_their_real_evaluation_texts_and_labels(sh
     read, labels = deployment.load_texts(task, shared_data)
     assert len(read) == len(labels) == texts and set(labels) == {0, 1}
     assert all(isinstance(text, str) and text.strip() for text in read)
+
+
+def test_flops_bounds_drop_every_token_but_cls_from_each_possible_first_prune_layer():
+    config = TopBertConfig(num_hidden_layers=3, hidden_size=1, intermediate_size=1, num_attention_heads=1)
+    # Per layer 2 * (4 n + 2 n^2 + 2 m): n tokens enter, m reach the feed-forward network (pruning happens before it).
+    # Three tokens: dense 3 * 36; from layer 1: 32 + 8 + 8; from layer 2: 36 + 32 + 8 (the factor 2 cancels).
+    assert deployment.flops_reduction_bounds(config, [3]) == {"1": 108 / 48, "2": 108 / 76}
+    # Texts of one token cannot be shortened.
+    assert deployment.flops_reduction_bounds(config, [1, 1]) == {"1": 1.0, "2": 1.0}
