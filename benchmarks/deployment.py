@@ -7,6 +7,11 @@ Deployment speed: six variants of a model, PyTorch and ONNX Runtime, dense and p
   pruned`, `ort dense fp32`, `ort pruned fp32`, `ort dense int8`, `ort pruned int8`): accuracy on every evaluation
   text, the FLOPs reduction on their real tokens, the batch-1 latency (median over the first `--latency_texts`
   texts, one at a time) and the batch-32 throughput (texts/s, batches in data order and sorted by length).
+- `--task sst2|imdb --model DIR --plan_from RESULTS_JSON --plan_setting SETTING`: the latency of a plan without its
+  trained model: `--model` is a dense checkpoint (a random classifier head on MiniLM-L6, say) and the pruned variants
+  are the same weights under the plan of the `top` point `SETTING` of an `accuracy.py` results file. A pass costs the
+  same for any weights of one shape (the plan and the texts' lengths fix every kept-token count), so the latencies and
+  FLOPs are those of the trained model; its accuracy is in the results file, not measured here (`null`).
 - `--task squad --model DIR --teacher DIR`: a pruned question-answering model and its teacher on the windows (384
   tokens, stride 128) of the SQuAD v1.1 validation questions: SQuAD F1 and exact match, the FLOPs reduction on the
   windows' real tokens and padded to 384, the batch-1 latency per window and the batch-32 throughput (windows/s).
@@ -20,6 +25,8 @@ Results go to `benchmarks/results/<--name>.json`.
 
 ```bash
 python benchmarks/deployment.py --task sst2 --model benchmarks/work/demo/model --teacher benchmarks/work/demo/teacher
+python benchmarks/deployment.py --task imdb --model MINILM_DIR --plan_from benchmarks/results/accuracy_imdb_p1.json \
+    --plan_setting "target 0.7" --name deployment_imdb_p1_plan
 python benchmarks/deployment.py --task squad --model benchmarks/work/squad/top-0.5 \
     --teacher benchmarks/work/squad/teacher
 python benchmarks/deployment.py --synthetic --targets 4 --batch_sizes 1 8
@@ -49,7 +56,7 @@ from transformers import (
     BertForSequenceClassification,
 )
 
-from transformers_top import top_model_class
+from transformers_top import TopBertConfig, TopBertForSequenceClassification, top_model_class
 from transformers_top.models.flops import encoder_flops, flops_metrics
 from transformers_top.onnx import (
     TopOnnxModelForQuestionAnswering,
@@ -90,6 +97,37 @@ def variants(
     pruned = top_model_class(model_type, auto_class.__name__).from_pretrained(model_dir).eval()
     ort_class = TopOnnxModelForQuestionAnswering if question_answering else TopOnnxModelForSequenceClassification
     return variants_of(teacher, pruned, work_dir, threads, ort_class)
+
+
+def recorded_plan(path: Path, setting: str) -> dict:
+    """
+    The plan of the `top` point `setting` (e.g. `"target 0.7"`) of an `accuracy.py` results file.
+
+    Raises:
+        ValueError: when the file has no such point.
+    """
+    plans = {point["setting"]: point["plan"] for point in json.loads(path.read_text())["points"]
+             if point["method"] == "top"}  # fmt: skip
+    if setting not in plans:
+        raise ValueError(f"--plan_setting {setting!r} is not a `top` point of {path}: one of {sorted(plans)}")
+    return plans[setting]
+
+
+def plan_variants(model_dir: Path, plan: dict, work_dir: Path, threads: int) -> dict[str, object]:
+    """
+    The six variants of the dense classifier in `model_dir` (a head it lacks drawn with seed 0) and of its weights
+    under `plan`.
+    """
+    torch.manual_seed(0)
+    dense = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    config = TopBertConfig.from_bert_config(dense.config, **plan)
+    config._attn_implementation = dense.config._attn_implementation
+    pruned = TopBertForSequenceClassification(config).eval()
+    missing, unexpected = pruned.load_state_dict(dense.state_dict(), strict=False)
+    if missing or unexpected:
+        raise ValueError(f"the weights of {model_dir} do not fit the plan's model: missing {missing}, unexpected "
+                         f"{unexpected}")  # fmt: skip
+    return variants_of(dense, pruned, work_dir, threads)
 
 
 def outputs_of(run, batch: dict[str, torch.Tensor]):
@@ -150,7 +188,10 @@ def task_benchmark(args: argparse.Namespace) -> dict:
     texts, labels = load_texts(args.task, args.data_dir)
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     max_length = TASKS[args.task][2]
-    runs = variants(args.model, args.teacher, args.work_dir / args.name, args.threads)
+    if args.plan_from:
+        runs = plan_variants(args.model, args.plan, args.work_dir / args.name, args.threads)
+    else:
+        runs = variants(args.model, args.teacher, args.work_dir / args.name, args.threads)
 
     def encode(indices: list[int]) -> dict[str, torch.Tensor]:
         chunk = [texts[index] for index in indices]
@@ -164,15 +205,17 @@ def task_benchmark(args: argparse.Namespace) -> dict:
     bounds = flops_reduction_bounds(pruned_config, lengths)
     rows = {}
     for name, run in runs.items():
-        predictions = torch.cat([logits_of(run, batch) for batch in sorted_batches]).argmax(-1)
-        expected = torch.tensor([labels[index] for index in by_length])
-        rows[name] = {"accuracy": float((predictions == expected).float().mean()),
-                      "flops_reduction": reduction if "pruned" in name else 1.0}  # fmt: skip
+        rows[name] = {"accuracy": None, "flops_reduction": reduction if "pruned" in name else 1.0}
+        if not args.plan_from:  # a plan's latency alone: the weights are not the trained ones
+            predictions = torch.cat([logits_of(run, batch) for batch in sorted_batches]).argmax(-1)
+            expected = torch.tensor([labels[index] for index in by_length])
+            rows[name]["accuracy"] = float((predictions == expected).float().mean())
     timed_texts = time_variants(runs, rows, encode, lengths, singles, args)
     return {
         "task": args.task,
         "model": str(args.model),
-        "teacher": str(args.teacher),
+        "teacher": str(args.teacher) if args.teacher else None,
+        "plan_from": {"file": str(args.plan_from), "setting": args.plan_setting} if args.plan_from else None,
         "plan": pruned_config.plan_dict(),
         "texts": len(texts),
         "lengths": {"mean": sum(lengths) / len(lengths), "max": max(lengths), "truncated_to": max_length},
@@ -364,6 +407,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--task", choices=[*sorted(TASKS), "squad"])
     parser.add_argument("--model", type=Path, help="the trained pruned model's folder")
     parser.add_argument("--teacher", type=Path, help="its dense teacher's folder")
+    parser.add_argument("--plan_from", type=Path, help="an accuracy.py results file: time a plan of it on --model")
+    parser.add_argument("--plan_setting", help="with --plan_from: the setting of its `top` point, e.g. 'target 0.7'")
     parser.add_argument("--synthetic", action="store_true", help="bert-base shape, random weights, fixed plans")
     parser.add_argument("--targets", type=float, nargs="+", default=[4.0], help="FLOPs reductions (--synthetic)")
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 8], help="batch sizes (--synthetic)")
@@ -383,7 +428,17 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.synthetic == bool(args.task):
         parser.error("give --task with --model and --teacher, or --synthetic")
-    if args.task and not (args.model and args.teacher):
+    if args.plan_from:
+        if args.task not in TASKS or not args.model or args.teacher or not args.plan_setting:
+            parser.error("--plan_from needs --task sst2|imdb, --model (a dense checkpoint), --plan_setting and no "
+                         "--teacher")  # fmt: skip
+        if not args.plan_from.is_file():
+            parser.error(f"--plan_from {args.plan_from} is not a file")
+        try:
+            args.plan = recorded_plan(args.plan_from, args.plan_setting)
+        except ValueError as error:
+            parser.error(str(error))
+    elif args.task and not (args.model and args.teacher):
         parser.error("--task needs --model (the pruned model) and --teacher (its dense teacher)")
     counts = (args.repeats, args.threads, args.latency_texts, args.max_questions or 1, args.throughput_texts or 1)
     if min(counts) < 1:

@@ -133,3 +133,51 @@ def test_flops_bounds_drop_every_token_but_cls_from_each_possible_first_prune_la
     assert deployment.flops_reduction_bounds(config, [3]) == {"1": 108 / 48, "2": 108 / 76}
     # Texts of one token cannot be shortened.
     assert deployment.flops_reduction_bounds(config, [1, 1]) == {"1": 1.0, "2": 1.0}
+
+
+def plan_results(path, config: TopBertConfig) -> None:
+    """An `accuracy.py` results file whose `top` point "target 0.5" learnt `config`'s plan."""
+    point = {"method": "top", "setting": "target 0.5", "metric": 0.9, "plan": config.plan_dict()}
+    baseline = {"method": "random", "setting": "target 0.4", "metric": 0.5, "plan": config.plan_dict()}
+    path.write_text(json.dumps({"points": [baseline, point]}))
+
+
+def test_a_recorded_plan_is_timed_on_a_dense_checkpoint_without_scoring_its_untrained_head(tiny_tokenizer, tmp_path):
+    torch.manual_seed(0)
+    BertForSequenceClassification(BertConfig(**TINY_BERT)).save_pretrained(tmp_path / "dense")
+    tiny_tokenizer.save_pretrained(tmp_path / "dense")
+    planned = TopBertConfig(**TINY_BERT, token_keep_ratios=PLAN)
+    plan_results(tmp_path / "accuracy.json", planned)
+    sentences = ["good movie", "a very long and rather dull film about nothing at all", "fine"]
+    (tmp_path / "data" / "sst2").mkdir(parents=True)
+    (tmp_path / "data" / "sst2" / "dev.tsv").write_text("sentence\tlabel\n" + "".join(f"{s}\t1\n" for s in sentences))
+
+    argv = ["--task", "sst2", "--model", str(tmp_path / "dense"), "--plan_from", str(tmp_path / "accuracy.json")]
+    argv += ["--plan_setting", "target 0.5", "--data_dir", str(tmp_path / "data"), "--work_dir", str(tmp_path / "w")]
+    argv += ["--results_dir", str(tmp_path), "--repeats", "1", "--latency_texts", "2", "--name", "plan"]
+    results = deployment.main(argv)
+    rows = {row["variant"]: row for row in results["rows"]}
+    assert set(rows) == set(deployment.VARIANTS)
+    assert all(row["accuracy"] is None and row["batch1_ms"] > 0 for row in rows.values())
+    assert results["plan"] == planned.plan_dict() and results["teacher"] is None
+    assert results["plan_from"] == {"file": str(tmp_path / "accuracy.json"), "setting": "target 0.5"}
+    lengths = [len(ids) for ids in tiny_tokenizer(sentences)["input_ids"]]
+    expected = flops_metrics(planned, lengths)["eval_flops_reduction"]
+    assert expected > 1 and rows["ort pruned int8"]["flops_reduction"] == expected
+    assert rows["ort dense int8"]["flops_reduction"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--plan_setting", "target 0.4"], "'target 0.4' is not a `top` point"),  # a baseline's point
+        (["--plan_setting", "target 0.5", "--teacher", "t"], "--plan_from needs"),
+        ([], "--plan_from needs"),
+    ],
+)
+def test_a_recorded_plan_that_cannot_be_timed_is_refused_before_loading(tmp_path, capsys, options, message):
+    plan_results(tmp_path / "accuracy.json", TopBertConfig(**TINY_BERT, token_keep_ratios=PLAN))
+    argv = ["--task", "imdb", "--model", str(tmp_path / "missing"), "--plan_from", str(tmp_path / "accuracy.json")]
+    with pytest.raises(SystemExit):
+        deployment.main([*argv, *options])
+    assert message in capsys.readouterr().err
