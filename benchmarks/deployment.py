@@ -405,7 +405,7 @@ def variants_of(
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--task", choices=[*sorted(TASKS), "squad"])
-    parser.add_argument("--model", type=Path, help="the trained pruned model's folder")
+    parser.add_argument("--model", type=Path, help="the trained pruned model's folder (--plan_from: a dense one)")
     parser.add_argument("--teacher", type=Path, help="its dense teacher's folder")
     parser.add_argument("--plan_from", type=Path, help="an accuracy.py results file: time a plan of it on --model")
     parser.add_argument("--plan_setting", help="with --plan_from: the setting of its `top` point, e.g. 'target 0.7'")
