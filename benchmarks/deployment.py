@@ -56,7 +56,7 @@ from transformers import (
     BertForSequenceClassification,
 )
 
-from transformers_top import TopBertConfig, TopBertForSequenceClassification, top_model_class
+from transformers_top import top_model_class
 from transformers_top.models.flops import encoder_flops, flops_metrics
 from transformers_top.onnx import (
     TopOnnxModelForQuestionAnswering,
@@ -120,13 +120,7 @@ def plan_variants(model_dir: Path, plan: dict, work_dir: Path, threads: int) -> 
     """
     torch.manual_seed(0)
     dense = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-    config = TopBertConfig.from_bert_config(dense.config, **plan)
-    config._attn_implementation = dense.config._attn_implementation
-    pruned = TopBertForSequenceClassification(config).eval()
-    missing, unexpected = pruned.load_state_dict(dense.state_dict(), strict=False)
-    if missing or unexpected:
-        raise ValueError(f"the weights of {model_dir} do not fit the plan's model: missing {missing}, unexpected "
-                         f"{unexpected}")  # fmt: skip
+    pruned = top_model_like(dense, **plan)
     return variants_of(dense, pruned, work_dir, threads)
 
 

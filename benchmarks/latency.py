@@ -117,13 +117,17 @@ def load_dense_model(name: str) -> BertForSequenceClassification:
 
 
 def top_model_like(
-    dense: BertForSequenceClassification, first_prune_layer: int = 2
+    dense: BertForSequenceClassification, first_prune_layer: int = 2, **plan
 ) -> TopBertForSequenceClassification:
-    """A dense-plan TopBert with the weights of `dense`, whose plans may prune layers `first_prune_layer` and up."""
+    """
+    A TopBert with the weights of `dense`, whose plans may prune layers `first_prune_layer` and up: dense, or under
+    `plan` (configuration fields such as `token_keep_ratios`; its own `prune_layers` win).
+    """
     num_layers = dense.config.num_hidden_layers
     if not 1 <= first_prune_layer < num_layers:
         raise ValueError(f"--first-prune-layer must be in 1..{num_layers - 1}, got {first_prune_layer}")
-    config = TopBertConfig.from_bert_config(dense.config, prune_layers=list(range(first_prune_layer, num_layers)))
+    fields = {"prune_layers": list(range(first_prune_layer, num_layers))} | plan
+    config = TopBertConfig.from_bert_config(dense.config, **fields)
     config._attn_implementation = dense.config._attn_implementation
     top = TopBertForSequenceClassification(config).eval()
     missing, unexpected = top.load_state_dict(dense.state_dict(), strict=False)
