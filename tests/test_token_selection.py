@@ -14,6 +14,7 @@ from transformers_top.models.token_selection import (
     kept_by_plan,
     rank_alive_tokens,
     rank_bins,
+    select_tokens_in_graph,
 )
 
 
@@ -102,3 +103,22 @@ def test_gather_tokens():
     assert gathered.shape == (2, 2, 3)
     assert torch.equal(gathered[0], states[0, [0, 3]]) and torch.equal(gathered[1], states[1, [2, 1]])
     assert gather_tokens(torch.arange(8).view(2, 4), index).tolist() == [[0, 3], [6, 5]]
+
+
+def test_the_graph_selection_keeps_the_same_tokens_in_the_same_order_as_the_eager_one():
+    """`select_tokens_in_graph` (run eagerly here) against the eager ranking, plan and gather, on ragged rows, for
+    ratios and bin patterns; its width is at least 2. The scores are distinct: eagerly `torch.topk` may break ties
+    either way (ONNX's `TopK` breaks them by position, as the eager ranking does; `tests/test_onnx.py` compares the
+    exported graph's kept tokens with PyTorch's)."""
+    generator = torch.Generator().manual_seed(0)
+    plans = [(0.5, None), (0.34, None), (1.0, None), (0.4, [1, 0, 1, 1, 0]), (0.2, [0, 0, 0, 0, 1])]
+    for length, (keep_ratio, keep_bins) in itertools.product([1, 2, 3, 7, 16], plans):
+        # Rows of every alive count from 1 to `length`.
+        scores = torch.stack([torch.randperm(length, generator=generator) for _ in range(length)]).float() / length
+        alive = torch.arange(length)[None, :] <= torch.arange(length)[:, None]
+        ranks, num_alive = rank_alive_tokens(scores, alive)
+        keep = kept_by_plan(ranks, num_alive, keep_ratio, keep_bins)
+        keep[:, 0] = True
+        expected_index, expected_valid = gather_kept_tokens(keep, max(2, int(keep.sum(dim=1).max())))
+        index, valid = select_tokens_in_graph(scores, alive, keep_ratio, keep_bins)
+        assert index.tolist() == expected_index.tolist() and valid.tolist() == expected_valid.tolist()

@@ -28,7 +28,13 @@ from .input_checks import check_encoder_inputs, check_first_tokens_are_real, che
 from .modeling_outputs import OutputCollector, TopModelOutput
 from .pruning_config import LayerPlan
 from .token_importance import self_attention_with_importance
-from .token_selection import gather_kept_tokens, gather_tokens, kept_by_plan, rank_alive_tokens
+from .token_selection import (
+    gather_kept_tokens,
+    gather_tokens,
+    kept_by_plan,
+    rank_alive_tokens,
+    select_tokens_in_graph,
+)
 from .token_tracking import SoftMasking, SoftTokenRestorer, TokenRestorer
 
 #: Added to the ranking score of a protected token: importance (attention received, a mean of probabilities) and
@@ -406,11 +412,15 @@ class TokenPrunedEncoderMixin:
     ) -> torch.Tensor:
         """A fixed plan: inside the layer before each pruning layer, the dropped tokens leave the sequence."""
         restorer = TokenRestorer(alive, hidden_states) if restore_pruned_tokens else None
-        kernel_mask = self._kernel_mask(alive, hidden_states)
+        # Traced with eager attention, every layer runs the explicit attention (the same product, softmax, product,
+        # whose mask costs no pass over the scores in a graph); a layer that decides nothing leaves its importance
+        # unused, and the exporter drops it.
+        explicit = _is_tracing() and self.config._attn_implementation == "eager"
+        kernel_mask = None if explicit else self._kernel_mask(alive, hidden_states)
         for index, layer in enumerate(self.encoder.layer):
             collect.layer_input(alive)
             next_plan = plans[index + 1] if index + 1 < len(plans) else None
-            if next_plan is None and not collect.wants_importance(index):
+            if next_plan is None and not collect.wants_importance(index) and not explicit:
                 hidden_states = layer(hidden_states, kernel_mask)
             else:
                 context, importance = self._attention_with_importance(layer, hidden_states, alive, alive)
@@ -429,7 +439,7 @@ class TokenPrunedEncoderMixin:
                     )
                     if restorer is not None:
                         restorer.gather(keep_index, alive)
-                    kernel_mask = self._kernel_mask(alive, hidden_states)
+                    kernel_mask = None if explicit else self._kernel_mask(alive, hidden_states)
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
             collect.layer_output(hidden_states)
         if restorer is None:
@@ -511,16 +521,12 @@ def _select_tokens(scores: torch.Tensor, alive: torch.Tensor, plan: LayerPlan) -
     second column of padding changes no result. `torch.compile` reads it the same way when
     `torch._dynamo.config.capture_scalar_outputs` is on, and breaks the graph there when it is off.
     """
+    if _is_tracing():
+        return select_tokens_in_graph(scores, alive, plan.keep_ratio, plan.keep_bins)
     ranks, num_alive = rank_alive_tokens(scores, alive)
     keep = kept_by_plan(ranks, num_alive, plan.keep_ratio, plan.keep_bins)
     keep[:, 0] = True
-    max_kept = None
-    if _is_tracing():
-        max_kept = keep.sum(dim=1).max().item()
-        torch._check(max_kept >= 1)
-        torch._check(max_kept <= keep.shape[1])
-        max_kept = torch.sym_max(max_kept, 2)
-    return gather_kept_tokens(keep, max_kept)
+    return gather_kept_tokens(keep)
 
 
 __all__ = ["TokenPrunedEncoderMixin", "TokenPruningPreTrainedMixin"]

@@ -129,15 +129,15 @@ def self_attention_with_importance(
     """
     batch, length, _ = hidden_states.shape
     keys = alive if keys_alive is None else keys_alive
+    score_dtype = torch.float32 if hidden_states.dtype in REDUCED_PRECISION else hidden_states.dtype
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return _traced_attention_with_importance(self_attention, hidden_states, alive, keys, score_dtype)
     # One row per (sample, head): (batch * heads, length, head_size).
     query, key, value = (states.flatten(0, 1) for states in _projections(self_attention, hidden_states))
-    score_dtype = torch.float32 if hidden_states.dtype in REDUCED_PRECISION else hidden_states.dtype
     heads = hidden_states.shape[-1] // self_attention.attention_head_size
-    # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning). An
-    # exported graph cannot look at the values, nor loop over a symbolic size: it adds the mask, in one chunk.
-    tracing = torch.jit.is_tracing() or torch.compiler.is_compiling()
+    # Adding a mask of zeros changes nothing: skip it when every key is alive (e.g. batch 1 before any pruning).
     mask = None
-    if tracing or not bool(keys.all()):
+    if not bool(keys.all()):
         mask = additive_attention_mask(keys, score_dtype)[:, 0].repeat_interleave(heads, dim=0)
     query_weights = alive.to(score_dtype).repeat_interleave(heads, dim=0)[:, None, :]
 
@@ -149,15 +149,39 @@ def self_attention_with_importance(
         context = torch.bmm(self_attention.dropout(probs).to(value.dtype), value[rows])
         return _received_attention(probs, query_weights[rows]), context
 
-    if tracing:
-        received, context = attend(slice(None))
-    else:
-        step = max(1, SCORE_CHUNK_ELEMENTS // length**2)
-        parts = [attend(slice(start, start + step)) for start in range(0, query.shape[0], step)]
-        received, context = (torch.cat(part) for part in zip(*parts, strict=True))
+    step = max(1, SCORE_CHUNK_ELEMENTS // length**2)
+    parts = [attend(slice(start, start + step)) for start in range(0, query.shape[0], step)]
+    received, context = (torch.cat(part) for part in zip(*parts, strict=True))
     importance = _mean_over_heads_and_queries(received.view(batch, heads, length), alive)
     context = context.view(batch, heads, length, -1).transpose(1, 2).reshape(batch, length, -1)
     return context, importance
+
+
+def _traced_attention_with_importance(
+    self_attention: nn.Module,
+    hidden_states: torch.Tensor,
+    alive: torch.Tensor,
+    keys: torch.Tensor,
+    score_dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """
+    `self_attention_with_importance` as an exported graph computes it, in one block of `(batch, heads, length,
+    length)` scores. The key mask rides in the score product: each query gets a last component of 1 and each key its
+    additive mask value (0, or the dtype's minimum for a dead key), so that the product is the masked score without
+    a pass of its own over the scores; the query weights broadcast over the heads rather than being repeated. See
+    `docs/deployment.md`, "What the graph costs".
+    """
+    batch, length, _ = hidden_states.shape
+    query, key, value = _projections(self_attention, hidden_states)
+    minimum = torch.tensor(torch.finfo(score_dtype).min, dtype=score_dtype, device=keys.device)
+    mask = torch.where(keys, torch.zeros_like(minimum), minimum)[:, None, :, None].expand(-1, query.shape[1], -1, -1)
+    query = torch.cat([query, torch.ones_like(query[..., :1])], dim=-1)
+    key = torch.cat([key, mask.to(key.dtype)], dim=-1)
+    probs = torch.softmax(torch.matmul(query, key.transpose(2, 3)), dim=-1)
+    context = torch.matmul(self_attention.dropout(probs).to(value.dtype), value)
+    context = context.transpose(1, 2).reshape(batch, length, -1)
+    received = _received_attention(probs, alive.to(score_dtype)[:, None, None, :])[:, :, 0]
+    return context, _mean_over_heads_and_queries(received, alive)
 
 
 __all__ = [

@@ -121,6 +121,51 @@ def gather_kept_tokens(keep: torch.Tensor, max_kept=None) -> tuple[torch.Tensor,
     return index.masked_fill(~valid, 0), valid
 
 
+def select_tokens_in_graph(
+    scores: torch.Tensor, alive: torch.Tensor, keep_ratio: float, keep_bins: list[int] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """
+    `gather_kept_tokens` of `kept_by_plan` of `rank_alive_tokens`, [CLS] kept, as an exported graph computes it: the
+    same tokens in the same order, in about a quarter of the operations (a graph runs every operation on every input,
+    so its length in operations is time; see `docs/deployment.md`, "What the graph costs").
+
+    One `topk` sorts the alive tokens: slot `s` of the order holds the token of rank `s`, so a plan keeps slot `s`
+    when `s < num_alive` and the bin of `s` is kept (or `s < ceil(keep_ratio * num_alive)`). A second `topk` brings
+    the kept tokens back into their original order, its values encoding the positions. The result is at least 2
+    wide (one column of padding for a 1-token sequence), so that attention's `query_length > 1` is known.
+
+    Args:
+        scores (`torch.Tensor` of shape `(batch, length)`): the ranking scores (non-negative).
+        alive (`torch.Tensor` of shape `(batch, length)`, bool): tokens still in the sequence.
+        keep_ratio (`float`), keep_bins (`list[int]`, *optional*): the layer's plan.
+
+    Returns:
+        `(index, valid)` as `gather_kept_tokens` returns them.
+    """
+    length = scores.shape[1]
+    position = torch.arange(length, device=scores.device)
+    candidates = alive & (position > 0)
+    num_alive = candidates.sum(dim=1, keepdim=True)
+    order = torch.topk(torch.where(candidates, scores, -1.0), length, dim=1).indices
+    if keep_bins is not None:
+        pattern = torch.tensor(keep_bins, dtype=torch.bool, device=scores.device)
+        bins = torch.div(position * len(keep_bins), num_alive.clamp(min=1), rounding_mode="floor")
+        kept = pattern[bins.clamp(max=len(keep_bins) - 1)] & (position < num_alive)
+    else:
+        numerator, denominator = keep_fraction(keep_ratio)
+        kept = position * denominator < num_alive * numerator  # s < ceil(A p / q), for an integer s
+    kept = kept | (order == 0)
+    # Kept slots score `length` or more, the earlier token higher; the extra column scores below every slot.
+    key = kept.long() * length + (length - 1 - order)
+    key = torch.cat([key, key.new_full((key.shape[0], 1), -1)], dim=1)
+    max_kept = kept.sum(dim=1).max().item()
+    torch._check(max_kept >= 1)
+    torch._check(max_kept <= length)
+    values = torch.topk(key, torch.sym_max(max_kept, 2), dim=1).values
+    valid = values >= length
+    return torch.where(valid, 2 * length - 1 - values, 0), valid
+
+
 def _stable_descending_order(values: torch.Tensor, count) -> torch.Tensor:
     """
     Positions of the `count` largest values of each row, equal values by position: a stable sort eagerly, `topk` in
@@ -149,4 +194,5 @@ __all__ = [
     "kept_by_plan",
     "rank_alive_tokens",
     "rank_bins",
+    "select_tokens_in_graph",
 ]
