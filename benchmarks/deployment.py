@@ -7,8 +7,8 @@ Deployment speed: six variants of a model, PyTorch and ONNX Runtime, dense and p
   pruned`, `ort dense fp32`, `ort pruned fp32`, `ort dense int8`, `ort pruned int8`): accuracy on every evaluation
   text, the FLOPs reduction on their real tokens, the batch-1 latency (median over the first `--latency_texts`
   texts, one at a time) and the batch-32 throughput (texts/s, batches in data order and sorted by length). Beside
-  them, `free_pruning`: each pruned variant's batch-1 latency if choosing and gathering the kept tokens cost nothing
-  (every layer at its dense variant's speed at that layer's input length), the bound a pruning graph can reach.
+  them, `pruning_operations`: the batch-1 latency of each pruned variant under a plan that decides at the same
+  layers but keeps every token, against its dense variant: what ranking, selecting and gathering cost by themselves.
 - `--task sst2|imdb --model DIR --plan_from RESULTS_JSON --plan_setting SETTING`: the latency of a plan without its
   trained model: `--model` is a dense checkpoint (a random classifier head on MiniLM-L6, say) and the pruned variants
   are the same weights under the plan of the `top` point `SETTING` of an `accuracy.py` results file. A pass costs the
@@ -38,6 +38,7 @@ python benchmarks/deployment.py --synthetic --targets 4 --batch_sizes 1 8
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import json
 import statistics
@@ -59,7 +60,7 @@ from transformers import (
 )
 
 from transformers_top import top_model_class
-from transformers_top.models.flops import encoder_flops, flops_metrics, plan_lengths
+from transformers_top.models.flops import encoder_flops, flops_metrics
 from transformers_top.onnx import (
     TopOnnxModelForQuestionAnswering,
     TopOnnxModelForSequenceClassification,
@@ -207,7 +208,7 @@ def task_benchmark(args: argparse.Namespace) -> dict:
             expected = torch.tensor([labels[index] for index in by_length])
             rows[name]["accuracy"] = float((predictions == expected).float().mean())
     timed_texts = time_variants(runs, rows, encode, lengths, singles, args)
-    free_pruning = free_pruning_latency(runs, pruned_config, singles, args.repeats)
+    operations = pruning_operations_latency(runs, args.work_dir / args.name, args.threads, singles, args.repeats)
     return {
         "task": args.task,
         "model": str(args.model),
@@ -221,7 +222,7 @@ def task_benchmark(args: argparse.Namespace) -> dict:
         "throughput_texts": timed_texts,
         "throughput_batch_size": THROUGHPUT_BATCH,
         "rows": [{"variant": name, **values} for name, values in rows.items()],
-        "free_pruning": free_pruning,
+        "pruning_operations": operations,
     }
 
 
@@ -259,51 +260,51 @@ def time_variants(
     return count
 
 
-def free_pruning_latency(
-    runs: dict[str, object], pruned_config, singles: list[dict[str, torch.Tensor]], repeats: int
+def keep_everything(pruned):
+    """
+    A copy of `pruned` whose plan decides at the same layers but keeps every token: each deciding layer keeps the
+    ratio `1 - 1 / (2 * max_position_embeddings)`, `ceil` of which is every token of any input the model accepts.
+    """
+    config = pruned.config
+    deciding = [ratio < 1 or (config.token_keep_bins or [None] * len(config.token_keep_ratios))[layer] is not None
+                for layer, ratio in enumerate(config.token_keep_ratios)]  # fmt: skip
+    keep_all = 1 - 1 / (2 * config.max_position_embeddings)
+    model = copy.deepcopy(pruned)
+    model.config.token_keep_bins = None
+    model.config.token_keep_ratios = [keep_all if decides else 1.0 for decides in deciding]
+    model.config.check_pruning_plan()
+    return model
+
+
+def pruning_operations_latency(
+    runs: dict[str, object], work_dir: Path, threads: int, singles: list[dict[str, torch.Tensor]], repeats: int
 ) -> dict[str, dict]:
     """
-    The bound of each pruned variant's batch-1 latency: what it would be if choosing and gathering the kept tokens
-    cost nothing and each layer ran at its dense variant's speed at that layer's input length. Every length a layer
-    of `singles` enters with under the plan is timed on the dense variant (median of `repeats` interleaved rounds;
-    a prefix of the text, batch 1), and a text's layer `l` costs `T(n_l) / num_layers` scaled by the layer's FLOPs
-    (its feed-forward runs on the `n_(l+1)` tokens kept) over those of a dense layer of `n_l` tokens.
+    What the pruning's own operations cost: each pruned variant of the plan that keeps every token
+    (`keep_everything`: the same importance, ranking, selection and gathering at the same layers, on every token)
+    against its dense variant, batch 1 over `singles`, interleaved (median of `repeats` rounds).
 
     Returns:
-        `{pruned variant: {"batch1_ms", "contended_rounds", "lengths_timed"}}`.
+        `{pruned variant: {"keep_everything_batch1_ms", "dense_batch1_ms", "contended_rounds"}}`.
     """
-    num_layers = pruned_config.num_hidden_layers
-    hidden, intermediate = pruned_config.hidden_size, pruned_config.intermediate_size
-
-    def layer_flops(length: int, kept: int) -> int:
-        return encoder_flops([length, kept], hidden, intermediate) - encoder_flops([kept], hidden, intermediate)
-
-    plans = [plan_lengths(pruned_config, int(single["input_ids"].shape[1])) for single in singles]
-    needed = sorted({length for lengths in plans for length in lengths})
-    longest = max(singles, key=lambda single: single["input_ids"].shape[1])
-    inputs = {length: {key: value[:, :length] for key, value in longest.items()} for length in needed}
-    bounds = {}
-    for dense_name in ("pytorch dense", "ort dense fp32", "ort dense int8"):
-        run = runs[dense_name]
-        outputs_of(run, inputs[needed[-1]])  # warm-up
-        seconds, contended = {length: [] for length in needed}, 0
-        for _ in range(repeats):
-            for length in needed:
-                elapsed, waited = timed(run, [inputs[length]])
-                seconds[length].append(elapsed)
-                contended += waited > CONTENTION_LIMIT
-        per_length = {length: statistics.median(values) for length, values in seconds.items()}
-        total = sum(
-            per_length[length] / num_layers * layer_flops(length, kept) / layer_flops(length, length)
-            for lengths in plans
-            for length, kept in zip(lengths, [*lengths[1:], lengths[-1]], strict=True)
-        )
-        bounds[dense_name.replace("dense", "pruned")] = {
-            "batch1_ms": 1000 * total / len(singles),
-            "contended_rounds": contended,
-            "lengths_timed": len(needed),
+    keep_all = keep_everything(runs["pytorch pruned"])
+    timed_runs = {name: runs[name] for name in ("pytorch dense", "ort dense fp32", "ort dense int8")}
+    timed_runs["pytorch pruned"] = keep_all
+    ort_class = type(runs["ort pruned fp32"])
+    for quantize, suffix in ((None, "fp32"), ("int8", "int8")):
+        folder = work_dir / f"keep-everything-{suffix}-eager"
+        if not folder.is_dir():
+            export_onnx(keep_all, folder, quantize=quantize)
+        timed_runs[f"ort pruned {suffix}"] = ort_class(folder, num_threads=threads)
+    timings = interleaved(timed_runs, singles, repeats)
+    return {
+        name: {
+            "keep_everything_batch1_ms": 1000 * timings[name]["median_s"] / len(singles),
+            "dense_batch1_ms": 1000 * timings[name.replace("pruned", "dense")]["median_s"] / len(singles),
+            "contended_rounds": timings[name]["contended"] + timings[name.replace("pruned", "dense")]["contended"],
         }
-    return bounds
+        for name in ("pytorch pruned", "ort pruned fp32", "ort pruned int8")
+    }
 
 
 def examples_module(name: str):
@@ -494,8 +495,8 @@ def main(argv: list[str] | None = None) -> dict:
     results = benchmark(args)
     for row in results["rows"]:
         print({key: value for key, value in row.items() if key not in ("runs_s", "token_keep_ratios")}, flush=True)
-    if "free_pruning" in results:
-        print({"free_pruning": results["free_pruning"]}, flush=True)
+    if "pruning_operations" in results:
+        print({"pruning_operations": results["pruning_operations"]}, flush=True)
     results["settings"] = {key: str(value) for key, value in vars(args).items()}
     print(f"saved {save_results(args.name, results, args.results_dir)}")
     return results

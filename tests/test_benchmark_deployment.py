@@ -14,7 +14,7 @@ from test_run_qa_top import WINDOWS, squad_json, tiny_bert_config
 from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering, BertForSequenceClassification
 
 from transformers_top import TopBertConfig, TopBertForQuestionAnswering, TopBertForSequenceClassification
-from transformers_top.models.flops import flops_metrics
+from transformers_top.models.flops import flops_metrics, plan_lengths
 
 PLAN = [1.0, 1.0, 0.5, 0.5]
 
@@ -117,8 +117,9 @@ def test_classifier_variants_score_every_dev_sentence_and_time_the_first(tiny_to
     lengths = [len(ids) for ids in tiny_tokenizer(sentences)["input_ids"]]
     assert rows["ort pruned int8"]["flops_reduction"] == flops_metrics(pruned.config, lengths)["eval_flops_reduction"]
     assert all(row["throughput_sorted_texts_per_s"] > 0 and row["batch1_ms"] > 0 for row in rows.values())
-    assert set(results["free_pruning"]) == {name for name in rows if "pruned" in name}
-    assert all(bound["batch1_ms"] > 0 for bound in results["free_pruning"].values())
+    operations = results["pruning_operations"]
+    assert set(operations) == {name for name in rows if "pruned" in name}
+    assert all(row["keep_everything_batch1_ms"] > 0 and row["dense_batch1_ms"] > 0 for row in operations.values())
 
 
 @pytest.mark.parametrize(("task", "texts"), [("sst2", 872), ("imdb", 2000)])
@@ -137,28 +138,16 @@ def test_flops_bounds_drop_every_token_but_cls_from_each_possible_first_prune_la
     assert deployment.flops_reduction_bounds(config, [1, 1]) == {"1": 1.0, "2": 1.0}
 
 
-def test_the_free_pruning_bound_times_each_layer_at_its_input_length_weighted_by_its_flops(monkeypatch):
-    config = TopBertConfig(num_hidden_layers=3, hidden_size=1, intermediate_size=1, num_attention_heads=1,
-                           prune_layers=[1, 2], token_keep_ratios=[1.0, 0.5, 0.5])  # fmt: skip
-    # A dense variant that takes n milliseconds for n tokens.
-    monkeypatch.setattr(deployment, "timed", lambda run, batches: (batches[0]["input_ids"].shape[1] / 1000, 0.0))
-    monkeypatch.setattr(deployment, "outputs_of", lambda run, batch: None)
-    runs = dict.fromkeys(("pytorch dense", "ort dense fp32", "ort dense int8"), object())
-
-    def text(length: int) -> dict[str, torch.Tensor]:
-        return {"input_ids": torch.ones(1, length, dtype=torch.long), "attention_mask": torch.ones(1, length)}
-
-    bounds = deployment.free_pruning_latency(runs, config, [text(5)], repeats=2)
-    assert set(bounds) == {"pytorch pruned", "ort pruned fp32", "ort pruned int8"}
-    # 5 tokens enter layer 0, 3 layer 1 (1 + ceil(4 / 2)), 2 layer 2. Per layer 2 * (4 n + 2 n^2 + 2 m), m the
-    # tokens kept for the feed-forward network: layer 0 costs 5 ms / 3 x 76 / 80, layer 1 3 ms / 3 x 34 / 36, layer
-    # 2 2 ms / 3.
-    expected = 5 / 3 * 76 / 80 + 34 / 36 + 2 / 3
-    assert bounds["ort pruned int8"] == {"batch1_ms": pytest.approx(expected), "contended_rounds": 0,
-                                         "lengths_timed": 3}  # fmt: skip
-    # A text of one token is not pruned: its bound is the dense time.
-    one_token = deployment.free_pruning_latency(runs, config, [text(1)], repeats=1)
-    assert one_token["pytorch pruned"]["batch1_ms"] == pytest.approx(1)
+def test_the_keep_everything_plan_decides_at_the_same_layers_and_keeps_every_token_of_any_length():
+    config = TopBertConfig(num_hidden_layers=4, hidden_size=8, intermediate_size=8, num_attention_heads=1,
+                           max_position_embeddings=64, token_keep_ratios=PLAN)  # fmt: skip
+    config.num_bins = 4
+    config.token_keep_bins = [None, None, [1, 0, 1, 0], [1, 1, 0, 0]]
+    keep_all = deployment.keep_everything(TopBertForSequenceClassification(config))
+    assert keep_all.config.token_keep_bins is None
+    assert [plan is not None for plan in keep_all.base_model.current_layer_plans()] == [False, False, True, True]
+    assert all(plan_lengths(keep_all.config, length) == [length] * 4 for length in range(1, 65))
+    assert config.token_keep_bins is not None  # the model measured is left as it was
 
 
 def plan_results(path, config: TopBertConfig) -> None:
