@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from common import RESULTS_DIR, SHARED_DATA, environment, save_results
+from common import RESULTS_DIR, SHARED_DATA, environment, recorded_plan, save_results
 from deployment import SQUAD_FILE, batches_by_length, squad_scores, squad_windows, window_encoder
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -132,17 +132,7 @@ def plan_of(source: Path, setting: str | None = None) -> dict:
     The plan of a saved ToP run (its `config.json`), or of a `top` point of an `accuracy.py` results file (the one
     whose setting is `setting`, which may be left out when the file holds one).
     """
-    if source.is_dir():
-        config = json.loads((source / "config.json").read_text())
-    else:
-        points = [point for point in json.loads(source.read_text())["points"] if point["method"] == "top"]
-        chosen = [point for point in points if setting is None or point["setting"] == setting]
-        if len(chosen) != 1:
-            settings = ", ".join(repr(point["setting"]) for point in points)
-            raise ValueError(
-                f"{source} holds {len(chosen)} top points for setting {setting!r}; its settings: {settings}"
-            )
-        config = chosen[0]["plan"]
+    config = json.loads((source / "config.json").read_text()) if source.is_dir() else recorded_plan(source, setting)
     if not config.get("token_keep_ratios"):
         raise ValueError(f"{source} holds no pruning plan (no token_keep_ratios)")
     return {field: config[field] for field in PLAN_FIELDS if field in config}

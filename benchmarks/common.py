@@ -131,3 +131,19 @@ def save_results(name: str, payload: dict[str, Any], results_dir: Path = RESULTS
     record = {"environment": environment(), **payload} if "environment" not in payload else payload
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def recorded_plan(path: Path, setting: str | None = None) -> dict[str, Any]:
+    """
+    The plan (configuration fields) of the `top` point of an `accuracy.py` results file whose setting is `setting`
+    (e.g. `"target 0.7"`; may be left out when the file holds one `top` point).
+
+    Raises:
+        `ValueError`: unless exactly one `top` point matches, naming the file's `top` settings.
+    """
+    points = [point for point in json.loads(path.read_text())["points"] if point["method"] == "top"]
+    chosen = [point for point in points if setting is None or point["setting"] == setting]
+    if len(chosen) != 1:
+        settings = ", ".join(repr(point["setting"]) for point in points)
+        raise ValueError(f"{path} holds {len(chosen)} top points for setting {setting!r}; its settings: {settings}")
+    return chosen[0]["plan"]

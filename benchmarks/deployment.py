@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import REPO_ROOT, RESULTS_DIR, SHARED_DATA, run_delay_seconds, save_results
+from common import REPO_ROOT, RESULTS_DIR, SHARED_DATA, recorded_plan, run_delay_seconds, save_results
 from latency import BERT_BASE, CONTENTION_LIMIT, make_inputs, solve_plan, top_model_like
 from transformers import (
     AutoModelForQuestionAnswering,
@@ -100,20 +100,6 @@ def variants(
     pruned = top_model_class(model_type, auto_class.__name__).from_pretrained(model_dir).eval()
     ort_class = TopOnnxModelForQuestionAnswering if question_answering else TopOnnxModelForSequenceClassification
     return variants_of(teacher, pruned, work_dir, threads, ort_class)
-
-
-def recorded_plan(path: Path, setting: str) -> dict:
-    """
-    The plan of the `top` point `setting` (e.g. `"target 0.7"`) of an `accuracy.py` results file.
-
-    Raises:
-        ValueError: when the file has no such point.
-    """
-    plans = {point["setting"]: point["plan"] for point in json.loads(path.read_text())["points"]
-             if point["method"] == "top"}  # fmt: skip
-    if setting not in plans:
-        raise ValueError(f"--plan_setting {setting!r} is not a `top` point of {path}: one of {sorted(plans)}")
-    return plans[setting]
 
 
 def plan_variants(model_dir: Path, plan: dict, work_dir: Path, threads: int) -> dict[str, object]:
@@ -195,17 +181,16 @@ def task_benchmark(args: argparse.Namespace) -> dict:
         return dict(tokenizer(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt"))
 
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-    by_length, sorted_batches = batches_by_length(encode, range(len(texts)), lengths)
     singles = [encode([index]) for index in range(min(args.latency_texts, len(texts)))]
     pruned_config = runs["pytorch pruned"].config
     reduction = flops_metrics(pruned_config, lengths, prefix="eval")["eval_flops_reduction"]
     bounds = flops_reduction_bounds(pruned_config, lengths)
-    rows = {}
-    for name, run in runs.items():
-        rows[name] = {"accuracy": None, "flops_reduction": reduction if "pruned" in name else 1.0}
-        if not args.plan_from:  # a plan's latency alone: the weights are not the trained ones
+    rows = {name: {"accuracy": None, "flops_reduction": reduction if "pruned" in name else 1.0} for name in runs}
+    if not args.plan_from:  # a plan's latency alone: the weights are not the trained ones
+        by_length, sorted_batches = batches_by_length(encode, range(len(texts)), lengths)
+        expected = torch.tensor([labels[index] for index in by_length])
+        for name, run in runs.items():
             predictions = torch.cat([logits_of(run, batch) for batch in sorted_batches]).argmax(-1)
-            expected = torch.tensor([labels[index] for index in by_length])
             rows[name]["accuracy"] = float((predictions == expected).float().mean())
     timed_texts = time_variants(runs, rows, encode, lengths, singles, args)
     operations = pruning_operations_latency(runs, args.work_dir / args.name, args.threads, singles, args.repeats)

@@ -185,7 +185,7 @@ def test_a_recorded_plan_is_timed_on_a_dense_checkpoint_without_scoring_its_untr
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--plan_setting", "target 0.4"], "'target 0.4' is not a `top` point"),  # a baseline's point
+        (["--plan_setting", "target 0.4"], "holds 0 top points for setting 'target 0.4'; its settings: 'target 0.5'"),
         (["--plan_setting", "target 0.5", "--teacher", "t"], "--plan_from needs"),
         ([], "--plan_from needs"),
     ],
