@@ -91,32 +91,23 @@ def count_kept(num_alive, keep_ratio: float, keep_bins: list[int] | None):
     )
 
 
-def gather_kept_tokens(keep: torch.Tensor, max_kept=None) -> tuple[torch.Tensor, torch.Tensor]:
+def gather_kept_tokens(keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """
-    Indices of the kept tokens of each sample, in their original order, padded to the batch maximum.
+    Indices of the kept tokens of each sample, in their original order, padded to the batch maximum (eagerly; an
+    exported graph selects with `select_tokens_in_graph`).
 
     Args:
         keep (`torch.Tensor` of shape `(batch, length)`, bool): tokens to keep ([CLS] included).
-        max_kept (`int`, *optional*): the width of the result, at least the most tokens a sample keeps and at most
-            `length + 1` in an exported graph (`length` eagerly); by default that most, read from `keep`.
 
     Returns:
-        `(index, valid)`, both of shape `(batch, max_kept)`: `index` points into the current sequence (padding
-        entries point to position 0), `valid` tells the real entries from the padding.
+        `(index, valid)`, both of shape `(batch, max_kept)`, `max_kept` the most tokens a sample keeps: `index`
+        points into the current sequence (padding entries point to position 0), `valid` tells the real entries from
+        the padding.
     """
     num_kept = keep.sum(dim=1)
-    if max_kept is None:
-        max_kept = int(num_kept.max())
-    # Kept positions first, each group in its original order: a stable sort of "kept" eagerly; in an exported graph
-    # the largest values of a key unique to each position, which any top-k orders the same way.
-    if torch.jit.is_tracing() or torch.compiler.is_compiling():
-        length = keep.shape[1]
-        key = keep.long() * length + (length - 1 - torch.arange(length, device=keep.device))
-        # One extra column below every position, so that a graph's width of at least 2 fits a 1-token sequence.
-        key = torch.cat([key, key.new_full((key.shape[0], 1), -1)], dim=1)
-        index = torch.topk(key, max_kept, dim=1).indices
-    else:
-        index = torch.argsort(keep.to(torch.uint8), dim=1, descending=True, stable=True)[:, :max_kept]
+    max_kept = int(num_kept.max())
+    # Kept positions first, each group in its original order.
+    index = torch.argsort(keep.to(torch.uint8), dim=1, descending=True, stable=True)[:, :max_kept]
     valid = torch.arange(max_kept, device=keep.device)[None, :] < num_kept[:, None]
     return index.masked_fill(~valid, 0), valid
 
