@@ -117,8 +117,8 @@ def select_tokens_in_graph(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """
     `gather_kept_tokens` of `kept_by_plan` of `rank_alive_tokens`, [CLS] kept, as an exported graph computes it: the
-    same tokens in the same order, in about a quarter of the operations (a graph runs every operation on every input,
-    so its length in operations is time; see `docs/deployment.md`, "What the graph costs").
+    same tokens in the same order, in few operations (a graph runs every operation on every input; see
+    `docs/deployment.md`, "What the graph costs").
 
     One `topk` sorts the alive tokens: slot `s` of the order holds the token of rank `s`, so a plan keeps slot `s`
     when `s < num_alive` and the bin of `s` is kept (or `s < ceil(keep_ratio * num_alive)`). A second `topk` brings
