@@ -173,8 +173,8 @@ def _traced_attention_with_importance(
     """
     batch, length, _ = hidden_states.shape
     query, key, value = _projections(self_attention, hidden_states)
-    minimum = torch.tensor(torch.finfo(score_dtype).min, dtype=score_dtype, device=keys.device)
-    mask = torch.where(keys, torch.zeros_like(minimum), minimum)[:, None, :, None].expand(-1, query.shape[1], -1, -1)
+    # (batch, heads, length, 1): each key's additive mask value, the last component of its key vector.
+    mask = additive_attention_mask(keys, score_dtype).transpose(2, 3).expand(-1, query.shape[1], -1, -1)
     query = torch.cat([query, torch.ones_like(query[..., :1])], dim=-1)
     key = torch.cat([key, mask.to(key.dtype)], dim=-1)
     probs = torch.softmax(torch.matmul(query, key.transpose(2, 3)), dim=-1)

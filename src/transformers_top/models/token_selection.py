@@ -136,16 +136,9 @@ def select_tokens_in_graph(
     length = scores.shape[1]
     position = torch.arange(length, device=scores.device)
     candidates = alive & (position > 0)
-    num_alive = candidates.sum(dim=1, keepdim=True)
     order = torch.topk(torch.where(candidates, scores, -1.0), length, dim=1).indices
-    if keep_bins is not None:
-        pattern = torch.tensor(keep_bins, dtype=torch.bool, device=scores.device)
-        bins = torch.div(position * len(keep_bins), num_alive.clamp(min=1), rounding_mode="floor")
-        kept = pattern[bins.clamp(max=len(keep_bins) - 1)] & (position < num_alive)
-    else:
-        numerator, denominator = keep_fraction(keep_ratio)
-        kept = position * denominator < num_alive * numerator  # s < ceil(A p / q), for an integer s
-    kept = kept | (order == 0)
+    # Slot s holds rank s: the plan keeps the slots whose rank it keeps.
+    kept = kept_by_plan(position, candidates.sum(dim=1), keep_ratio, keep_bins) | (order == 0)
     # Kept slots score `length` or more, the earlier token higher; the extra column scores below every slot.
     key = kept.long() * length + (length - 1 - order)
     key = torch.cat([key, key.new_full((key.shape[0], 1), -1)], dim=1)
