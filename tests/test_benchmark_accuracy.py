@@ -50,6 +50,7 @@ def test_every_method_runs_and_records_its_plan(tiny_task, tmp_path):
     assert set(points) == {"top", "top-no-rank", "shallow", "plan-only", "random"}
     top = points["top"]
     assert len(top["plan"]["token_keep_ratios"]) == TINY_BERT["num_hidden_layers"] and top["flops_reduction"] > 1
+    assert set(top["plan"]) == set(accuracy.PLAN_FIELDS)  # the fields plan-only and random give the teacher
     # The baselines run the teacher under the top run's plan: the same FLOPs, the plan recorded with them.
     for method in ("plan-only", "random"):
         assert points[method]["plan"] == top["plan"]
@@ -165,7 +166,8 @@ def test_bad_options_are_refused(tiny_task, capsys):
         (["--prune_layers", "3", "2"], "--prune_layers must be increasing layer indices from 1, got [3, 2]"),
         (["--rank_distill_alpha", "-1"], "--rank_distill_alpha must be >= 0, got -1.0"),
         (["--label_loss_weight", "1.5"], "--label_loss_weight must be in [0, 1], got 1.5"),
-        (["--protect_question"], "--protect_question protects the question of SQuAD windows, got --task sst2"),
+        (["--protect_question"], "--protect_question reads the question of SQuAD windows, got --task sst2"),
+        (["--rank_by_question"], "--rank_by_question reads the question of SQuAD windows, got --task sst2"),
     ):
         with pytest.raises(SystemExit):
             accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data"), *options])
@@ -198,13 +200,14 @@ def test_squad_runs_are_commands_of_the_question_answering_script(tmp_path):
     assert bench.variant == ""
 
 
-def test_protect_question_reaches_the_top_runs_and_names_their_folders(tmp_path):
-    bench = squad_benchmark(tmp_path, "--protect_question")
+@pytest.mark.parametrize(("flag", "label"), [("--protect_question", "pq"), ("--rank_by_question", "rq")])
+def test_question_options_reach_the_top_runs_and_name_their_folders(tmp_path, flag, label):
+    bench = squad_benchmark(tmp_path, flag)
     runs = []
     bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
     bench.top("top", 0.5)
     ((run_dir, run_options),) = runs
-    assert run_dir == "top-0.5-pq" and "--protect_question" in run_options
+    assert run_dir == f"top-0.5-{label}" and flag in run_options
 
 
 def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():

@@ -315,37 +315,40 @@ def test_evaluation_during_training_scores_f1_and_keeps_the_best_checkpoint_on_i
     assert state["best_metric"] == max(entry["eval_f1"] for entry in evaluations)
 
 
-def test_protect_question_trains_a_student_that_prunes_its_question_last(run_qa_top, tmp_path, qa_dir, squad_v1):
+def test_question_options_train_a_student_that_protects_and_ranks_by_its_question(
+    run_qa_top, tmp_path, qa_dir, squad_v1
+):
     output_dir = tmp_path / "out"
     argv = [
         "--model_name_or_path", str(qa_dir), "--train_file", str(squad_v1), *WINDOWS, "--do_train", "--max_steps",
-        "1", "--per_device_train_batch_size", "8", "--num_bins", "5", "--protect_question", *_common_args(output_dir),
+        "1", "--per_device_train_batch_size", "8", "--num_bins", "5", "--protect_question", "--rank_by_question",
+        *_common_args(output_dir),
     ]  # fmt: skip
     run_qa_top.main(argv)
-    assert json.loads((output_dir / "config.json").read_text())["protected_token_type"] == 0
-    assert AutoModelForQuestionAnswering.from_pretrained(output_dir).config.protected_token_type == 0
+    saved = json.loads((output_dir / "config.json").read_text())
+    assert saved["protected_token_type"] == 0 and saved["importance_token_type"] == 0
+    config = AutoModelForQuestionAnswering.from_pretrained(output_dir).config
+    assert config.protected_token_type == 0 and config.importance_token_type == 0
 
 
-def test_protect_question_is_refused_for_a_model_without_token_types(run_qa_top, capsys, tmp_path, qa_dir, squad_v1):
+@pytest.mark.parametrize(
+    ("flag", "field"), [("--protect_question", "protected"), ("--rank_by_question", "importance")]
+)
+def test_question_options_are_refused_for_a_model_without_token_types(
+    run_qa_top, capsys, tmp_path, qa_dir, squad_v1, flag, field
+):
     one_type = tmp_path / "one-type"
     config = BertForQuestionAnswering.config_class.from_pretrained(qa_dir, type_vocab_size=1)
     BertForQuestionAnswering(config).save_pretrained(one_type)
     AutoTokenizer.from_pretrained(qa_dir).save_pretrained(one_type)
     argv = ["--model_name_or_path", str(one_type), "--train_file", str(squad_v1), *WINDOWS, "--do_train"]
     with pytest.raises(SystemExit):
-        run_qa_top.main([*argv, "--protect_question", *_common_args(tmp_path / "out")])
-    assert "--protect_question finds the question by its token type, but" in capsys.readouterr().err
+        run_qa_top.main([*argv, flag, *_common_args(tmp_path / "out")])
+    assert f"{flag} finds the question by its token type, but" in capsys.readouterr().err
+    overrides = json.dumps({f"{field}_token_type": 1})
     with pytest.raises(SystemExit):
-        run_qa_top.main(
-            [
-                *argv,
-                "--protect_question",
-                "--config_overrides",
-                '{"protected_token_type": 1}',
-                *_common_args(tmp_path / "o"),
-            ]
-        )
-    assert "--protect_question sets protected_token_type=0, but --config_overrides sets" in capsys.readouterr().err
+        run_qa_top.main([*argv, flag, "--config_overrides", overrides, *_common_args(tmp_path / "o")])
+    assert f"{flag} sets {field}_token_type=0, but --config_overrides sets" in capsys.readouterr().err
 
 
 @pytest.mark.integration

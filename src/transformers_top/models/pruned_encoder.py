@@ -189,6 +189,7 @@ class TokenPrunedEncoderMixin:
             restore_pruned_tokens,
             output_kept_tokens,
             protected=self._protected_tokens(alive, token_type_ids),
+            importance_queries=self.importance_queries(alive, token_type_ids),
         )
         # [CLS] is position 0 of the restored and of the shortened sequence alike.
         output.pooler_output = self.pooler(output.last_hidden_state) if self.pooler is not None else None
@@ -315,6 +316,7 @@ class TokenPrunedEncoderMixin:
         restore_pruned_tokens: bool = True,
         output_kept_tokens: bool = False,
         protected: torch.Tensor | None = None,
+        importance_queries: torch.Tensor | None = None,
     ) -> TopModelOutput:
         """
         Run the encoder layers on the embeddings, dropping tokens as the masks or the plan say.
@@ -328,6 +330,8 @@ class TokenPrunedEncoderMixin:
             output_kept_tokens (`bool`): return the number of tokens entering each layer, per row.
             protected (`torch.Tensor` of shape `(batch, length)`, bool, *optional*): tokens ranked above all others
                 at every pruning decision (`config.protected_token_type`).
+            importance_queries (`torch.Tensor` of shape `(batch, length)`, bool, *optional*): the tokens whose
+                attention makes the importance (`config.importance_token_type`); `None`: every alive token.
 
         Returns:
             [`TopModelOutput`] without `pooler_output`.
@@ -338,7 +342,9 @@ class TokenPrunedEncoderMixin:
         if self.training and self.token_masks is not None and not self.token_masks.plan_frozen:
             check_first_tokens_are_real(alive)
             return collect.output(
-                self._soft_masked_forward(hidden_states, alive, collect, restore_pruned_tokens, protected)
+                self._soft_masked_forward(
+                    hidden_states, alive, collect, restore_pruned_tokens, protected, importance_queries
+                )
             )
         plans = self.current_layer_plans()
         if any(plans):
@@ -351,19 +357,22 @@ class TokenPrunedEncoderMixin:
             if not _is_tracing():
                 check_first_tokens_are_real(alive)
             return collect.output(
-                self._fixed_plan_forward(hidden_states, alive, plans, collect, restore_pruned_tokens, protected)
+                self._fixed_plan_forward(
+                    hidden_states, alive, plans, collect, restore_pruned_tokens, protected, importance_queries
+                )
             )
         if not _is_tracing():
             check_first_tokens_are_real(alive)
-        return collect.output(self._dense_forward(hidden_states, alive, collect))
+        return collect.output(self._dense_forward(hidden_states, alive, collect, importance_queries))
 
-    def _dense_forward(self, hidden_states, alive, collect: OutputCollector) -> torch.Tensor:
+    def _dense_forward(self, hidden_states, alive, collect: OutputCollector, importance_queries) -> torch.Tensor:
         """Every layer on every token, as transformers runs it (importance computed only where asked)."""
         kernel_mask = self._kernel_mask(alive, hidden_states)
         for index, layer in enumerate(self.encoder.layer):
             collect.layer_input(alive)
             if collect.wants_importance(index):
-                context, importance = self._attention_with_importance(layer, hidden_states, alive, alive)
+                queries = alive if importance_queries is None else importance_queries
+                context, importance = self._attention_with_importance(layer, hidden_states, queries, alive)
                 collect.importance(index, importance)
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
             else:
@@ -372,7 +381,13 @@ class TokenPrunedEncoderMixin:
         return hidden_states
 
     def _soft_masked_forward(
-        self, hidden_states, alive, collect: OutputCollector, restore_pruned_tokens: bool, protected
+        self,
+        hidden_states,
+        alive,
+        collect: OutputCollector,
+        restore_pruned_tokens: bool,
+        protected,
+        importance_queries,
     ) -> torch.Tensor:
         """
         Training with masks: each prune layer's input is scaled by its soft keep values; lengths do not change. With
@@ -388,9 +403,10 @@ class TokenPrunedEncoderMixin:
             masks_next = masking.prunes(index + 1)
             if masks_next or collect.wants_importance(index):
                 decision_input = hidden_states
-                context, importance = self._attention_with_importance(
-                    layer, hidden_states, masking.alive_queries(), alive
-                )
+                queries = masking.alive_queries()
+                if importance_queries is not None:
+                    queries = queries & importance_queries
+                context, importance = self._attention_with_importance(layer, hidden_states, queries, alive)
                 collect.importance(index, importance)
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
                 if masks_next:
@@ -408,7 +424,14 @@ class TokenPrunedEncoderMixin:
         return restorer.output(masking.keep_values(), hidden_states)
 
     def _fixed_plan_forward(
-        self, hidden_states, alive, plans, collect: OutputCollector, restore_pruned_tokens: bool, protected
+        self,
+        hidden_states,
+        alive,
+        plans,
+        collect: OutputCollector,
+        restore_pruned_tokens: bool,
+        protected,
+        importance_queries,
     ) -> torch.Tensor:
         """A fixed plan: inside the layer before each pruning layer, the dropped tokens leave the sequence."""
         restorer = TokenRestorer(alive, hidden_states) if restore_pruned_tokens else None
@@ -423,7 +446,8 @@ class TokenPrunedEncoderMixin:
             if next_plan is None and not collect.wants_importance(index) and not explicit:
                 hidden_states = layer(hidden_states, kernel_mask)
             else:
-                context, importance = self._attention_with_importance(layer, hidden_states, alive, alive)
+                queries = alive if importance_queries is None else importance_queries
+                context, importance = self._attention_with_importance(layer, hidden_states, queries, alive)
                 collect.importance(index, importance)
                 if next_plan is not None:
                     if restorer is not None:
@@ -433,6 +457,8 @@ class TokenPrunedEncoderMixin:
                     keep_index, alive = _select_tokens(scores, alive, next_plan)
                     if protected is not None:
                         protected = gather_tokens(protected, keep_index) & alive
+                    if importance_queries is not None:
+                        importance_queries = gather_tokens(importance_queries, keep_index) & alive
                     context, hidden_states = (
                         gather_tokens(context, keep_index),
                         gather_tokens(hidden_states, keep_index),
@@ -473,16 +499,27 @@ class TokenPrunedEncoderMixin:
 
     def _protected_tokens(self, alive: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor | None:
         """The alive tokens of `config.protected_token_type` (`None` when nothing is protected)."""
-        token_type = self.config.protected_token_type
-        if token_type is None:
-            return None
-        if token_type_ids is None:
-            return alive if token_type == 0 else torch.zeros_like(alive)
-        return alive & (token_type_ids.to(alive.device) == token_type)
+        return _alive_tokens_of_type(alive, token_type_ids, self.config.protected_token_type)
+
+    def importance_queries(self, alive: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor | None:
+        """The alive tokens of `config.importance_token_type` (`None`: every alive token is a query)."""
+        return _alive_tokens_of_type(alive, token_type_ids, self.config.importance_token_type)
 
     def _kernel_mask(self, alive: torch.Tensor, hidden_states: torch.Tensor) -> torch.Tensor | None:
         """The attention mask in the format of the configured attention implementation, for the current tokens."""
         return create_bidirectional_mask(config=self.config, inputs_embeds=hidden_states, attention_mask=alive)
+
+
+def _alive_tokens_of_type(
+    alive: torch.Tensor, token_type_ids: torch.Tensor | None, token_type: int | None
+) -> torch.Tensor | None:
+    """The alive tokens whose type is `token_type` (inputs without `token_type_ids` are all of type 0); `None` for
+    `token_type=None`."""
+    if token_type is None:
+        return None
+    if token_type_ids is None:
+        return alive if token_type == 0 else torch.zeros_like(alive)
+    return alive & (token_type_ids.to(alive.device) == token_type)
 
 
 def _is_tracing() -> bool:

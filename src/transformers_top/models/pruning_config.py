@@ -82,6 +82,12 @@ class TokenPruningConfigMixin:
             segment longer than a layer keeps is ranked within itself by importance. Inputs without
             `token_type_ids` are all of type 0. Needs a model with several token types (`type_vocab_size > 1`).
             `None` (the default) ranks every token by importance alone.
+        importance_token_type (`int`, *optional*):
+            A token type id (segment) whose tokens alone are the queries of the token importance: each token is
+            ranked by the attention it receives from the alive tokens of that segment, rather than from every alive
+            token. `0` ranks the tokens of a BERT question-answering input by the attention they receive from
+            `[CLS] question [SEP]` (see `docs/method.md`). Needs a model with several token types. `None` (the
+            default): from every alive token (the method).
         masked_token_output (`str`, *optional*, defaults to `"last_layer"`):
             What a masked token's output is while soft masks train, in the heads whose outputs cover every position
             (question answering): `"last_layer"`, the last layer's output at its position (the method: its scaled
@@ -104,6 +110,7 @@ class TokenPruningConfigMixin:
     plan_freeze_rule: str = "threshold"
     token_ranking: str = "attention"
     protected_token_type: int | None = None
+    importance_token_type: int | None = None
     masked_token_output: str = "last_layer"
     pruning_masks: bool = False
 
@@ -199,26 +206,28 @@ class TokenPruningConfigMixin:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if not isinstance(self.pruning_masks, bool):
             raise ValueError(f"pruning_masks must be a bool, got {self.pruning_masks!r}")
-        self._check_protected_token_type()
+        self._check_token_type_fields()
         self._check_keep_ratios()
         self._check_keep_bins()
 
-    def _check_protected_token_type(self) -> None:
-        token_type = self.protected_token_type
-        if token_type is None:
-            return
+    def _check_token_type_fields(self) -> None:
+        """`protected_token_type` and `importance_token_type`: `None`, or a token type id of a multi-segment model."""
         num_types = getattr(self, "type_vocab_size", 1)
-        if num_types < 2:
-            raise ValueError(
-                f"protected_token_type={token_type!r} needs a model with several token types, but type_vocab_size="
-                f"{num_types}: every token has the same type, there is no segment to protect"
-            )
-        if not is_int(token_type) or not 0 <= token_type < num_types:
-            raise ValueError(
-                f"protected_token_type must be None or a token type id in 0..{num_types - 1} (type_vocab_size="
-                f"{num_types}), got {token_type!r}"
-            )
-        self.protected_token_type = int(token_type)
+        for name in ("protected_token_type", "importance_token_type"):
+            token_type = getattr(self, name)
+            if token_type is None:
+                continue
+            if num_types < 2:
+                raise ValueError(
+                    f"{name}={token_type!r} needs a model with several token types, but type_vocab_size={num_types}: "
+                    "every token has the same type, there is no segment to single out"
+                )
+            if not is_int(token_type) or not 0 <= token_type < num_types:
+                raise ValueError(
+                    f"{name} must be None or a token type id in 0..{num_types - 1} (type_vocab_size={num_types}), "
+                    f"got {token_type!r}"
+                )
+            setattr(self, name, int(token_type))
 
     def _check_keep_ratios(self) -> None:
         ratios = self.token_keep_ratios
@@ -296,13 +305,14 @@ class TokenPruningConfigMixin:
                 self.token_keep_bins,
                 self.token_ranking,
                 self.protected_token_type,
+                self.importance_token_type,
             )
         )
 
     def plan_dict(self) -> dict[str, Any]:
         """
-        The plan as plain JSON values (for results files and model cards): prune layers, bins, ratios, patterns and
-        the protected token type.
+        The plan as plain JSON values (for results files and model cards): prune layers, bins, ratios, patterns, the
+        protected token type and the importance's token type.
         """
         return {
             "prune_layers": list(self.prune_layers),
@@ -310,6 +320,7 @@ class TokenPruningConfigMixin:
             "token_keep_ratios": self.token_keep_ratios,
             "token_keep_bins": self.token_keep_bins,
             "protected_token_type": self.protected_token_type,
+            "importance_token_type": self.importance_token_type,
         }
 
     @property

@@ -62,7 +62,12 @@ def _position_distillation(
     return terms.sum(dim=-1).mean() * temperature**2
 
 
-def teacher_final_importance(teacher: nn.Module, last_layer_input: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+def teacher_final_importance(
+    teacher: nn.Module,
+    last_layer_input: torch.Tensor,
+    alive: torch.Tensor,
+    queries: torch.Tensor | None = None,
+) -> torch.Tensor:
     """
     Token importance of a BERT teacher's last layer, recomputed from that layer's input hidden states (so the
     teacher may run any attention kernel).
@@ -71,11 +76,13 @@ def teacher_final_importance(teacher: nn.Module, last_layer_input: torch.Tensor,
         teacher: a BERT-architecture model (`base_model.encoder.layer[-1].attention.self`).
         last_layer_input (`torch.Tensor` of shape `(batch, length, hidden)`): `hidden_states[-2]` of the teacher.
         alive (`torch.Tensor` of shape `(batch, length)`, bool): the real tokens.
+        queries (`torch.Tensor` of shape `(batch, length)`, bool, *optional*): the tokens whose attention makes the
+            importance, as the student's (`importance_token_type`); `None`: every real token.
     """
     self_attention = teacher.base_model.encoder.layer[-1].attention.self
     mask = additive_attention_mask(alive, last_layer_input.dtype)
     probs, _ = attention_probabilities(self_attention, last_layer_input, mask)
-    return importance_from_probabilities(probs, alive)
+    return importance_from_probabilities(probs, alive if queries is None else queries)
 
 
 def teacher_top_k(teacher_importance: torch.Tensor, alive: torch.Tensor, k: int):

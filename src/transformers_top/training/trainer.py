@@ -246,7 +246,9 @@ class TopTrainer(Trainer):
         if label_weight > 0:
             task_loss = (1 - label_weight) * distill_loss + label_weight * outputs.loss
         rank_loss = (
-            self._rank_loss(outputs, teacher_outputs, alive) if distill_ranks else torch.zeros((), device=alive.device)
+            self._rank_loss(outputs, teacher_outputs, alive, model_inputs.get("token_type_ids"))
+            if distill_ranks
+            else torch.zeros((), device=alive.device)
         )
         rank_weight = self.args.rank_distill_alpha * max(RANK_DISTILL_FLOOR, 1.0 - self.warmup_progress())
         expected_sparsity = self.accelerator.unwrap_model(model).expected_sparsity(self._global_lengths(alive))
@@ -280,9 +282,16 @@ class TopTrainer(Trainer):
             self._metrics[key].append(float(value.detach()) if isinstance(value, torch.Tensor) else float(value))
         return (loss, outputs) if return_outputs else loss
 
-    def _rank_loss(self, outputs, teacher_outputs, alive: torch.Tensor) -> torch.Tensor:
-        """Sum over `rank_distill_layers` of the ranking loss against the teacher's final-layer importance."""
-        teacher_importance = teacher_final_importance(self.teacher, teacher_outputs.hidden_states[-2], alive)
+    def _rank_loss(
+        self, outputs, teacher_outputs, alive: torch.Tensor, token_type_ids: torch.Tensor | None
+    ) -> torch.Tensor:
+        """
+        Sum over `rank_distill_layers` of the ranking loss against the teacher's final-layer importance, whose queries
+        are the student's (`importance_token_type`).
+        """
+        student = self.accelerator.unwrap_model(self.model).base_model
+        queries = student.importance_queries(alive, token_type_ids)
+        teacher_importance = teacher_final_importance(self.teacher, teacher_outputs.hidden_states[-2], alive, queries)
         return sum(
             rank_distillation_loss(
                 outputs.token_importance[layer],
