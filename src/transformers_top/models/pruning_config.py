@@ -88,6 +88,10 @@ class TokenPruningConfigMixin:
             token. `0` ranks the tokens of a BERT question-answering input by the attention they receive from
             `[CLS] question [SEP]` (see `docs/method.md`). Needs a model with several token types. `None` (the
             default): from every alive token (the method).
+        ranking_pool_width (`int`, *optional*, defaults to 0):
+            Each token ranks by the largest score within this many positions of it in the current sequence (a max
+            pool of the importance), so the neighbourhood of an important token stays with it, e.g. an answer span
+            next to the words a question attends to. 0: each token by its own score (the method).
         masked_token_output (`str`, *optional*, defaults to `"last_layer"`):
             What a masked token's output is while soft masks train, in the heads whose outputs cover every position
             (question answering): `"last_layer"`, the last layer's output at its position (the method: its scaled
@@ -111,6 +115,7 @@ class TokenPruningConfigMixin:
     token_ranking: str = "attention"
     protected_token_type: int | None = None
     importance_token_type: int | None = None
+    ranking_pool_width: int = 0
     masked_token_output: str = "last_layer"
     pruning_masks: bool = False
 
@@ -207,6 +212,8 @@ class TokenPruningConfigMixin:
         if not isinstance(self.pruning_masks, bool):
             raise ValueError(f"pruning_masks must be a bool, got {self.pruning_masks!r}")
         self._check_token_type_fields()
+        if not is_int(self.ranking_pool_width) or self.ranking_pool_width < 0:
+            raise ValueError(f"ranking_pool_width must be an integer >= 0, got {self.ranking_pool_width!r}")
         self._check_keep_ratios()
         self._check_keep_bins()
 
@@ -306,6 +313,7 @@ class TokenPruningConfigMixin:
                 self.token_ranking,
                 self.protected_token_type,
                 self.importance_token_type,
+                self.ranking_pool_width,
             )
         )
 
