@@ -165,7 +165,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="SQuAD: the ToP runs rank the question's tokens first at every pruning decision (run_qa_top.py's option)",
     )
-    parser.add_argument("--ranking_pool_width", type=int, help="config.ranking_pool_width of the ToP runs")
+    parser.add_argument(
+        "--ranking_pool_width",
+        type=int,
+        help="config.ranking_pool_width of the ToP runs: each token ranks by the best score within that many tokens",
+    )
     parser.add_argument(
         "--rank_by_question",
         action="store_true",
@@ -207,6 +211,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"{args.data_dir / preset.train_file} not found (--data_dir, by default ../shared/data)")
     if args.distill_file is not None and not args.distill_file.is_file():
         parser.error(f"--distill_file {args.distill_file} is not a file")
+    if args.ranking_pool_width is not None and args.ranking_pool_width < 0:
+        parser.error(f"--ranking_pool_width must be >= 0, got {args.ranking_pool_width}")
     for flag in ("protect_question", "rank_by_question"):
         if getattr(args, flag) and preset.script != "run_qa_top.py":
             parser.error(f"--{flag} reads the question of SQuAD windows, got --task {args.task}")

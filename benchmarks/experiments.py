@@ -263,6 +263,19 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "question-ranking-squad",
+        "tokens ranked by the attention the question pays them (importance_token_type=0), then also pooled over +-6 "
+        "positions (ranking_pool_width=6): SQuAD ToP at 0.5 with sorted bins (the method's ranking: bin-order-squad), "
+        "each with its plan on the teacher (after accuracy-squad)",
+        (
+            squad_top("--bin_order", "sorted", "--rank_by_question", "--name", "rank_by_question_squad"),
+            squad_top("--bin_order", "sorted", "--rank_by_question", "--ranking_pool_width", "6", "--name",
+                      "rank_by_question_pool6_squad"),
+        ),
+        ("rank_by_question_squad.json", "rank_by_question_pool6_squad.json"),
+        long=True,
+    ),
+    Experiment(
         "seeds-squad",
         "run-to-run spread of the SQuAD options: ToP at 0.5 at seed 13 with carried outputs and sorted bins, then "
         "sorted bins alone (seed 42: masked-output-squad, bin-order-squad), each with its plan on the teacher",

@@ -168,6 +168,7 @@ def test_bad_options_are_refused(tiny_task, capsys):
         (["--label_loss_weight", "1.5"], "--label_loss_weight must be in [0, 1], got 1.5"),
         (["--protect_question"], "--protect_question reads the question of SQuAD windows, got --task sst2"),
         (["--rank_by_question"], "--rank_by_question reads the question of SQuAD windows, got --task sst2"),
+        (["--ranking_pool_width", "-1"], "--ranking_pool_width must be >= 0, got -1"),
     ):
         with pytest.raises(SystemExit):
             accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data"), *options])
@@ -208,6 +209,17 @@ def test_question_options_reach_the_top_runs_and_name_their_folders(tmp_path, fl
     bench.top("top", 0.5)
     ((run_dir, run_options),) = runs
     assert run_dir == f"top-0.5-{label}" and flag in run_options
+
+
+def test_a_ranking_pool_width_reaches_the_top_runs_config_and_names_their_folders(tmp_path):
+    bench = squad_benchmark(tmp_path, "--ranking_pool_width", "6", "--prune_layers", "1", "2")
+    runs = []
+    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
+    bench.top("top", 0.5)
+    ((run_dir, run_options),) = runs
+    assert run_dir == "top-0.5-p1-2-pool6"
+    overrides = json.loads(run_options[run_options.index("--config_overrides") + 1])
+    assert overrides == {"prune_layers": [1, 2], "ranking_pool_width": 6}
 
 
 def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():

@@ -129,9 +129,10 @@ def test_the_importance_token_type_survives_a_json_round_trip(tmp_path):
     assert loaded.importance_token_type == 0 and loaded.plan_dict()["importance_token_type"] == 0
 
 
-def test_the_exported_graph_ranks_by_the_questions_attention_as_pytorch_does(tmp_path):
+@pytest.mark.parametrize("pool_width", [0, 2])
+def test_the_exported_graph_ranks_by_the_questions_attention_as_pytorch_does(tmp_path, pool_width):
     """ONNX Runtime keeps the tokens PyTorch keeps, and answers as it does, at two decisions over ragged batches whose
-    question lengths vary by row."""
+    question lengths vary by row, with and without a pooled ranking."""
     pytest.importorskip("onnxruntime")
     from test_onnx import PLAN as ONNX_PLAN
     from test_onnx import ragged_batches
@@ -141,7 +142,8 @@ def test_the_exported_graph_ranks_by_the_questions_attention_as_pytorch_does(tmp
     torch.manual_seed(0)
     config = TopBertConfig(**TINY_BERT, initializer_range=0.2, **ONNX_PLAN)
     every_token = TopBertForQuestionAnswering(config).eval()
-    model = TopBertForQuestionAnswering(TopBertConfig(**{**config.to_dict(), "importance_token_type": 0})).eval()
+    fields = {**config.to_dict(), "importance_token_type": 0, "ranking_pool_width": pool_width}
+    model = TopBertForQuestionAnswering(TopBertConfig(**fields)).eval()
     model.load_state_dict(every_token.state_dict())
     runtime = TopOnnxModelForQuestionAnswering.from_pretrained(
         export_onnx(model, tmp_path / "onnx", output_kept_tokens=True)

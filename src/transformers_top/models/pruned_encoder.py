@@ -493,9 +493,8 @@ class TokenPrunedEncoderMixin:
         `[0, 1]`; protected tokens score `PROTECTED_SCORE_OFFSET` more, above every other token.
         """
         scores = torch.rand_like(importance) if self.config.token_ranking == "random" else importance
-        width = self.config.ranking_pool_width
-        if width:
-            scores = nn.functional.max_pool1d(scores[:, None], 2 * width + 1, stride=1, padding=width)[:, 0]
+        if self.config.ranking_pool_width:
+            scores = _neighbourhood_max(scores, self.config.ranking_pool_width)
         if protected is None:
             return scores
         return scores + protected.to(scores.dtype) * PROTECTED_SCORE_OFFSET
@@ -523,6 +522,19 @@ def _alive_tokens_of_type(
     if token_type_ids is None:
         return alive if token_type == 0 else torch.zeros_like(alive)
     return alive & (token_type_ids.to(alive.device) == token_type)
+
+
+def _neighbourhood_max(scores: torch.Tensor, width: int) -> torch.Tensor:
+    """
+    Each position's largest score within `width` positions of it, `(batch, length)`. Shifted maxima rather than
+    `max_pool1d`, whose shape check cannot be exported on a length the pruning decided.
+    """
+    length = scores.shape[1]
+    padded = nn.functional.pad(scores, (width, width), value=float("-inf"))
+    pooled = scores
+    for offset in range(2 * width + 1):
+        pooled = torch.maximum(pooled, padded[:, offset : offset + length])
+    return pooled
 
 
 def _is_tracing() -> bool:

@@ -320,7 +320,7 @@ class TokenPruningConfigMixin:
     def plan_dict(self) -> dict[str, Any]:
         """
         The plan as plain JSON values (for results files and model cards): prune layers, bins, ratios, patterns, the
-        protected token type and the importance's token type.
+        protected token type, the importance's token type and the ranking's pool width.
         """
         return {
             "prune_layers": list(self.prune_layers),
@@ -329,6 +329,7 @@ class TokenPruningConfigMixin:
             "token_keep_bins": self.token_keep_bins,
             "protected_token_type": self.protected_token_type,
             "importance_token_type": self.importance_token_type,
+            "ranking_pool_width": self.ranking_pool_width,
         }
 
     @property
