@@ -1,6 +1,6 @@
 """`importance_token_type`: tokens ranked by the attention they receive from one segment only (the question of a
-question-answering input), on tiny random models: the importance, the kept tokens, training and its ranking target,
-and the exported graph."""
+question-answering input), and `ranking_pool_width`, on tiny random models: the importance, the kept tokens, training
+and its ranking target (the exported graph: `test_onnx_question_answering.py`)."""
 
 from __future__ import annotations
 
@@ -127,45 +127,6 @@ def test_the_importance_token_type_survives_a_json_round_trip(tmp_path):
     TopBertConfig(**TINY_BERT, importance_token_type=0).save_pretrained(tmp_path)
     loaded = TopBertConfig.from_pretrained(tmp_path)
     assert loaded.importance_token_type == 0 and loaded.plan_dict()["importance_token_type"] == 0
-
-
-@pytest.mark.parametrize("pool_width", [0, 2])
-def test_the_exported_graph_ranks_by_the_questions_attention_as_pytorch_does(tmp_path, pool_width):
-    """ONNX Runtime keeps the tokens PyTorch keeps, and answers as it does, at two decisions over ragged batches whose
-    question lengths vary by row, with and without a pooled ranking."""
-    pytest.importorskip("onnxruntime")
-    from test_onnx import PLAN as ONNX_PLAN
-    from test_onnx import ragged_batches
-
-    from transformers_top.onnx import TopOnnxModelForQuestionAnswering, export_onnx
-
-    torch.manual_seed(0)
-    config = TopBertConfig(**TINY_BERT, initializer_range=0.2, **ONNX_PLAN)
-    every_token = TopBertForQuestionAnswering(config).eval()
-    fields = {**config.to_dict(), "importance_token_type": 0, "ranking_pool_width": pool_width}
-    model = TopBertForQuestionAnswering(TopBertConfig(**fields)).eval()
-    model.load_state_dict(every_token.state_dict())
-    runtime = TopOnnxModelForQuestionAnswering.from_pretrained(
-        export_onnx(model, tmp_path / "onnx", output_kept_tokens=True)
-    )
-    generator = torch.Generator().manual_seed(5)
-    ranking_mattered = False
-    for batch in ragged_batches(TINY_BERT["vocab_size"], cls=2, pad=0, seed=3):
-        rows, length = batch["input_ids"].shape
-        question_ends = torch.randint(1, length + 1, (rows, 1), generator=generator)
-        batch["token_type_ids"] = (
-            (torch.arange(length)[None] >= question_ends) & (batch["attention_mask"] == 1)
-        ).long()
-        with torch.no_grad():
-            expected = model(**batch, output_kept_tokens=True)
-            by_every_token = every_token(**batch)
-        result = runtime(**batch)
-        real = batch["attention_mask"].bool()
-        torch.testing.assert_close(result.start_logits[real], expected.start_logits[real], atol=1e-4, rtol=0)
-        torch.testing.assert_close(result.end_logits[real], expected.end_logits[real], atol=1e-4, rtol=0)
-        assert torch.equal(result.kept_tokens, expected.kept_tokens)
-        ranking_mattered |= bool((by_every_token.start_logits[real] - expected.start_logits[real]).abs().max() > 1e-3)
-    assert ranking_mattered
 
 
 def test_a_pooled_ranking_scores_each_token_by_the_best_score_of_its_neighbourhood():
