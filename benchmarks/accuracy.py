@@ -118,6 +118,7 @@ TRAINER_CHOICES = {
     "rank_distill_score": (("importance", "log"), "importance"),
     "rank_distill_pairs": (("top_k", "all"), "top_k"),
     "masked_token_output": (("last_layer", "carried"), "last_layer"),
+    "rank_distill_target": (("importance", "answer_span"), "importance"),
 }
 
 
@@ -153,6 +154,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rank_distill_alpha",
         type=float,
         help="TopTrainingArguments' rank_distill_alpha for the ToP runs (default: the trainer's, 1e-2)",
+    )
+    parser.add_argument(
+        "--rank_distill_layers",
+        type=int,
+        nargs="+",
+        help="TopTrainingArguments' rank_distill_layers for the ToP runs (default: the trainer's, the layers scoring "
+        "the first quarter of the prune layers), e.g. 1 2 3 4",
     )
     parser.add_argument(
         "--label_loss_weight",
@@ -197,6 +205,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"target sparsities must be in (0, 1), got {args.targets} and {args.ablation_target}")
     if args.rank_distill_alpha is not None and not args.rank_distill_alpha >= 0:
         parser.error(f"--rank_distill_alpha must be >= 0, got {args.rank_distill_alpha}")
+    if args.rank_distill_layers is not None and min(args.rank_distill_layers) < 0:
+        parser.error(f"--rank_distill_layers must be layer indices >= 0, got {args.rank_distill_layers}")
     if args.label_loss_weight is not None and not 0 <= args.label_loss_weight <= 1:
         parser.error(f"--label_loss_weight must be in [0, 1], got {args.label_loss_weight}")
     if args.prune_epochs is not None and not args.prune_epochs > 0:
@@ -216,6 +226,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for flag in ("protect_question", "rank_by_question"):
         if getattr(args, flag) and preset.script != "run_qa_top.py":
             parser.error(f"--{flag} reads the question of SQuAD windows, got --task {args.task}")
+    if args.rank_distill_target == "answer_span" and preset.script != "run_qa_top.py":
+        parser.error(f"--rank_distill_target answer_span ranks by a SQuAD teacher's answer, got --task {args.task}")
     return args
 
 
@@ -243,6 +255,8 @@ class Benchmark:
             "lw": args.label_loss_weight,
             "pairs": args.rank_distill_pairs,
             "masked": args.masked_token_output,
+            "rt": args.rank_distill_target,
+            "rl": "-".join(map(str, args.rank_distill_layers)) if args.rank_distill_layers else None,
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,
             "rq": "" if args.rank_by_question else None,
@@ -345,6 +359,8 @@ class Benchmark:
         for name in ("frozen_plan_ratio", "target_sparsity_tolerance", "rank_distill_alpha", "label_loss_weight"):
             if getattr(self.args, name) is not None:
                 extra += [f"--{name}", str(getattr(self.args, name))]
+        if self.args.rank_distill_layers is not None:
+            extra += ["--rank_distill_layers", *map(str, self.args.rank_distill_layers)]
         if self.args.lagrangian_anti_windup is not None:
             extra += ["--lagrangian_anti_windup", str(self.args.lagrangian_anti_windup == "on")]
         for name in TRAINER_CHOICES:

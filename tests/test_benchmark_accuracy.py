@@ -156,6 +156,19 @@ def test_prune_layers_reach_the_top_runs_as_a_config_override_and_name_their_fol
     assert json.loads(override) == {"prune_layers": [1, 2, 3]}
 
 
+def test_rank_distill_layers_reach_the_top_runs_and_name_their_folders(tiny_task):
+    root, _ = tiny_task
+    options = ["--task", "sst2", "--data_dir", str(root / "data"), "--rank_distill_layers", "1", "2", "3", "4"]
+    bench = accuracy.Benchmark(accuracy.parse_args(options))
+    runs = []
+    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
+    bench.top("top", 0.45)
+    ((run_dir, run_options),) = runs
+    assert run_dir == "top-0.45-rl1-2-3-4"
+    start = run_options.index("--rank_distill_layers") + 1
+    assert list(run_options[start:]) == ["1", "2", "3", "4"]
+
+
 def test_bad_options_are_refused(tiny_task, capsys):
     root, _ = tiny_task
     for options, message in (
@@ -169,6 +182,8 @@ def test_bad_options_are_refused(tiny_task, capsys):
         (["--protect_question"], "--protect_question reads the question of SQuAD windows, got --task sst2"),
         (["--rank_by_question"], "--rank_by_question reads the question of SQuAD windows, got --task sst2"),
         (["--ranking_pool_width", "-1"], "--ranking_pool_width must be >= 0, got -1"),
+        (["--rank_distill_layers", "-1"], "--rank_distill_layers must be layer indices >= 0, got [-1]"),
+        (["--rank_distill_target", "answer_span"], "ranks by a SQuAD teacher's answer, got --task sst2"),
     ):
         with pytest.raises(SystemExit):
             accuracy.parse_args(["--task", "sst2", "--data_dir", str(root / "data"), *options])
@@ -211,6 +226,16 @@ def test_question_options_reach_the_top_runs_and_name_their_folders(tmp_path, fl
     assert run_dir == f"top-0.5-{label}" and flag in run_options
 
 
+def test_the_answer_span_ranking_target_reaches_the_squad_top_runs_and_names_their_folders(tmp_path):
+    bench = squad_benchmark(tmp_path, "--rank_distill_target", "answer_span")
+    runs = []
+    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
+    bench.top("top", 0.5)
+    ((run_dir, run_options),) = runs
+    assert run_dir == "top-0.5-rtanswer_span"
+    assert run_options[run_options.index("--rank_distill_target") + 1] == "answer_span"
+
+
 def test_a_ranking_pool_width_reaches_the_top_runs_config_and_names_their_folders(tmp_path):
     bench = squad_benchmark(tmp_path, "--ranking_pool_width", "6", "--prune_layers", "1", "2")
     runs = []
@@ -226,7 +251,7 @@ def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():
     from transformers_top import TopBertConfig
     from transformers_top.models.hard_concrete import BIN_ORDERS
     from transformers_top.models.token_tracking import MASKED_TOKEN_OUTPUTS
-    from transformers_top.training.losses import RANKING_PAIRS, RANKING_SCORES
+    from transformers_top.training.losses import RANKING_PAIRS, RANKING_SCORES, RANKING_TARGETS
     from transformers_top.training.training_args import TopTrainingArguments
 
     defaults = {field.name: field.default for field in dataclasses.fields(TopTrainingArguments)}
@@ -235,6 +260,7 @@ def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():
         "rank_distill_score": (RANKING_SCORES, defaults["rank_distill_score"]),
         "rank_distill_pairs": (RANKING_PAIRS, defaults["rank_distill_pairs"]),
         "masked_token_output": (MASKED_TOKEN_OUTPUTS, TopBertConfig().masked_token_output),
+        "rank_distill_target": (RANKING_TARGETS, defaults["rank_distill_target"]),
     }
     offered = accuracy.TRAINER_CHOICES
     assert offered == expected

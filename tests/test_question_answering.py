@@ -416,6 +416,62 @@ def test_top_trainer_distils_a_question_answering_teacher(bert_qa_dir, tmp_path)
     assert math.isfinite(metrics["eval_loss"]) and metrics["eval_flops_reduction"] >= 1.0
 
 
+def test_answer_span_ranking_target_follows_the_teachers_answer(bert_qa_dir, tmp_path, monkeypatch):
+    from transformers_top import TopTrainer, TopTrainingArguments
+    from transformers_top.training import trainer as trainer_module
+    from transformers_top.training.losses import rank_distillation_loss, teacher_answer_span_scores
+
+    targets = []
+
+    def recording_loss(student_importance, teacher_importance, *args, **kwargs):
+        targets.append(teacher_importance)
+        return rank_distillation_loss(student_importance, teacher_importance, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "rank_distillation_loss", recording_loss)
+    args = TopTrainingArguments(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        report_to=[],
+        num_bins=10,
+        rank_distill_alpha=0.1,
+        rank_distill_target="answer_span",
+        rank_distill_layers=[0, 1],
+    )
+    trainer = TopTrainer(
+        model=TopBertForQuestionAnswering.from_pretrained(bert_qa_dir),
+        teacher_model=BertForQuestionAnswering.from_pretrained(bert_qa_dir),
+        args=args,
+        data_collator=collate_windows,
+    )
+    batch = collate_windows(list(qa_dataset(4)))
+    loss = trainer.compute_loss(trainer.model.train(), batch)
+    assert torch.isfinite(loss) and trainer._metrics["rank_loss"][-1] > 0
+    inputs = {key: batch[key] for key in ("input_ids", "token_type_ids", "attention_mask")}
+    with torch.no_grad():
+        teacher = trainer.teacher(**inputs)
+    expected = teacher_answer_span_scores(teacher.start_logits, teacher.end_logits, batch["attention_mask"].bool())
+    # One call per distilled layer, each against the teacher's answer, not its last layer's attention.
+    assert len(targets) == 2
+    for target in targets:
+        torch.testing.assert_close(target, expected)
+
+
+def test_answer_span_ranking_target_needs_a_question_answering_model(tiny_bert_dir, tmp_path):
+    from transformers import BertForSequenceClassification
+
+    from transformers_top import TopBertForSequenceClassification, TopTrainer, TopTrainingArguments
+
+    args = TopTrainingArguments(
+        output_dir=str(tmp_path), use_cpu=True, report_to=[], rank_distill_target="answer_span"
+    )
+    with pytest.raises(ValueError, match=r"rank_distill_target='answer_span'.*got TopBertForSequenceClassification"):
+        TopTrainer(
+            model=TopBertForSequenceClassification.from_pretrained(tiny_bert_dir),
+            teacher_model=BertForSequenceClassification.from_pretrained(tiny_bert_dir),
+            args=args,
+        )
+
+
 def label_loss_trainer(bert_qa_dir, tmp_path, label_loss_weight: float):
     from transformers_top import TopTrainer, TopTrainingArguments
 

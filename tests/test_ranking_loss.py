@@ -186,3 +186,25 @@ def test_teacher_final_importance_does_not_depend_on_the_attention_kernel(tiny_b
             hidden_states = teacher.eval()(**tiny_batch, output_hidden_states=True).hidden_states
             importances.append(teacher_final_importance(teacher, hidden_states[-2], alive))
     torch.testing.assert_close(importances[0], importances[1], atol=1e-6, rtol=1e-5)
+
+
+def test_answer_span_scores_are_the_chance_of_lying_between_start_and_end():
+    from transformers_top.training.losses import teacher_answer_span_scores
+
+    alive = torch.tensor([[1, 1, 1, 1, 0]], dtype=torch.bool)
+    # Start at position 1 or 2 with 1/2 each, end at 2 or 3 with 1/2 each; padding holds the largest logits.
+    start = torch.tensor([[-30.0, 0.0, 0.0, -30.0, 9.0]])
+    end = torch.tensor([[-30.0, -30.0, 0.0, 0.0, 9.0]])
+    scores = teacher_answer_span_scores(start, end, alive)
+    # P(start <= i) = 0, .5, 1, 1 and P(end >= i) = 1, 1, 1, .5 at the real positions.
+    torch.testing.assert_close(scores, torch.tensor([[0.0, 0.5, 1.0, 0.5, 0.0]]), atol=1e-6, rtol=0)
+
+
+def test_answer_span_scores_put_the_answer_in_the_ranking_losses_top_k():
+    from transformers_top.training.losses import teacher_answer_span_scores
+
+    alive = torch.ones(1, 8, dtype=torch.bool)
+    start = torch.full((1, 8), -20.0).index_fill(1, torch.tensor([5]), 5.0)
+    end = torch.full((1, 8), -20.0).index_fill(1, torch.tensor([6]), 5.0)
+    positions, _, valid = teacher_top_k(teacher_answer_span_scores(start, end, alive), alive, k=2)
+    assert sorted(positions[0].tolist()) == [5, 6] and valid.all()

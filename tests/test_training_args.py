@@ -73,6 +73,7 @@ def test_defaults_are_the_recipe_of_docs_training(tmp_path):
         ("bin_order", "prefix"),
         ("rank_distill_score", "sqrt"),
         ("rank_distill_pairs", "rest"),
+        ("rank_distill_target", "attention"),
         ("masked_token_output", "zeroed"),
         ("label_loss_weight", -0.1),
         ("label_loss_weight", 1.5),
@@ -101,6 +102,7 @@ def test_boundary_values_are_accepted(tmp_path):
         bin_order="sorted",
         rank_distill_score="log",
         rank_distill_pairs="all",
+        rank_distill_target="answer_span",
         masked_token_output="carried",
         label_loss_weight=1.0,
     )

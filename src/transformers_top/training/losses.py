@@ -85,6 +85,31 @@ def teacher_final_importance(
     return importance_from_probabilities(probs, alive if queries is None else queries)
 
 
+def teacher_answer_span_scores(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, alive: torch.Tensor
+) -> torch.Tensor:
+    """
+    How likely each token lies inside a question-answering teacher's answer: `P(start <= i) * P(end >= i)`, with the
+    start and end distributions the softmax of the teacher's span logits over each window's real positions (as the
+    span distillation takes them) and the two taken as independent. A ranking target for the student's early layers
+    that points at the answer rather than at the tokens the last layer attends to (`rank_distill_target`).
+
+    Args:
+        start_logits, end_logits (`torch.Tensor` of shape `(batch, length)`): the teacher's span logits.
+        alive (`torch.Tensor` of shape `(batch, length)`, bool): the real tokens.
+
+    Returns:
+        `torch.Tensor` of shape `(batch, length)`, float32, in `[0, 1]`; 0 at padding.
+    """
+
+    def probabilities(logits: torch.Tensor) -> torch.Tensor:
+        return logits.float().masked_fill(~alive, -math.inf).softmax(dim=-1).masked_fill(~alive, 0.0)
+
+    started = probabilities(start_logits).cumsum(dim=-1)
+    not_ended = probabilities(end_logits).flip(-1).cumsum(dim=-1).flip(-1)
+    return (started * not_ended).clamp(0.0, 1.0).masked_fill(~alive, 0.0)
+
+
 def teacher_top_k(teacher_importance: torch.Tensor, alive: torch.Tensor, k: int):
     """
     The teacher's `k` most important non-[CLS] real tokens per sample, with integer relevance `k, k-1, ..., 1`.
@@ -179,6 +204,11 @@ LOG_IMPORTANCE_FLOOR = 1e-12
 RANKING_PAIRS = ("top_k", "all")
 
 
+#: The teacher's scores the student layers learn to rank by (`TopTrainingArguments.rank_distill_target`): its
+#: last layer's importance (the method), or, for question answering, how likely each token lies inside its answer.
+RANKING_TARGETS = ("importance", "answer_span")
+
+
 def rank_distillation_loss(
     student_importance: torch.Tensor,
     teacher_importance: torch.Tensor,
@@ -189,11 +219,12 @@ def rank_distillation_loss(
     pairs: str = "top_k",
 ) -> torch.Tensor:
     """
-    Ranking loss of one student layer against the teacher's final-layer importance.
+    Ranking loss of one student layer against the teacher's scores (its final-layer importance, the method, or any
+    other per-token score such as `teacher_answer_span_scores`).
 
     Args:
         student_importance (`torch.Tensor` of shape `(batch, length)`): the student layer's importance (with grad).
-        teacher_importance (`torch.Tensor` of shape `(batch, length)`): the teacher's final-layer importance.
+        teacher_importance (`torch.Tensor` of shape `(batch, length)`): the teacher's scores, higher first.
         alive (`torch.Tensor` of shape `(batch, length)`, bool): real tokens.
         k (`int`): top-k of the teacher to distil.
         loss (`str`): `"arp2"` or `"ndcg"`.
@@ -240,11 +271,13 @@ __all__ = [
     "RANKING_LOSSES",
     "RANKING_PAIRS",
     "RANKING_SCORES",
+    "RANKING_TARGETS",
     "arp2_loss",
     "lagrangian_term",
     "logit_distillation_loss",
     "ndcg_lambda_loss",
     "rank_distillation_loss",
+    "teacher_answer_span_scores",
     "teacher_final_importance",
     "teacher_ranking",
     "teacher_top_k",

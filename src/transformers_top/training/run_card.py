@@ -30,6 +30,7 @@ CARD_HYPERPARAMETERS = (
     "rank_distill_loss",
     "rank_distill_score",
     "rank_distill_pairs",
+    "rank_distill_target",
     "num_bins",
     "bin_order",
     "plan_freeze_rule",

@@ -24,6 +24,7 @@ from .losses import (
     logit_distillation_loss,
     rank_distillation_loss,
     span_distillation_loss,
+    teacher_answer_span_scores,
     teacher_final_importance,
 )
 from .optimization import ClampLogAlphas, check_optimizer_kwargs, hold_mask_learning_rates, parameter_groups
@@ -86,6 +87,11 @@ class TopTrainer(Trainer):
         if not isinstance(args, TopTrainingArguments):
             raise ValueError(f"args must be TopTrainingArguments, got {type(args).__name__}")
         check_teacher(teacher_model, model)
+        if args.rank_distill_target == "answer_span" and not hasattr(model, "qa_outputs"):
+            raise ValueError(
+                f"rank_distill_target='answer_span' ranks tokens by the teacher's answer, which needs a "
+                f"question-answering model (start and end logits), got {type(model).__name__}"
+            )
         launched = int(os.environ.get("WORLD_SIZE", "1"))
         if launched > 1 and args.world_size != launched:
             raise ValueError(
@@ -236,8 +242,10 @@ class TopTrainer(Trainer):
         distill_ranks = (
             self.args.rank_distill_alpha > 0 and bool(self.rank_distill_layers) and not self.masks.plan_frozen
         )
+        # The teacher's last-layer importance is recomputed from its last layer's input (hidden_states[-2]).
+        teacher_states = distill_ranks and self.args.rank_distill_target == "importance"
         with torch.no_grad():
-            teacher_outputs = self.teacher(**model_inputs, output_hidden_states=distill_ranks)
+            teacher_outputs = self.teacher(**model_inputs, output_hidden_states=teacher_states)
         # With labels the student's forward also returns its own loss on them (outputs.loss).
         student_inputs = inputs if label_weight > 0 else model_inputs
         outputs = model(**student_inputs, importance_layers=self.rank_distill_layers if distill_ranks else None)
@@ -286,12 +294,19 @@ class TopTrainer(Trainer):
         self, outputs, teacher_outputs, alive: torch.Tensor, token_type_ids: torch.Tensor | None
     ) -> torch.Tensor:
         """
-        Sum over `rank_distill_layers` of the ranking loss against the teacher's final-layer importance, whose queries
-        are the student's (`importance_token_type`).
+        Sum over `rank_distill_layers` of the ranking loss against the teacher's scores (`rank_distill_target`): its
+        final-layer importance, whose queries are the student's (`importance_token_type`), or how likely each token
+        lies inside its answer.
         """
-        student = self.accelerator.unwrap_model(self.model).base_model
-        queries = student.importance_queries(alive, token_type_ids)
-        teacher_importance = teacher_final_importance(self.teacher, teacher_outputs.hidden_states[-2], alive, queries)
+        if self.args.rank_distill_target == "answer_span":
+            teacher_importance = teacher_answer_span_scores(
+                teacher_outputs.start_logits, teacher_outputs.end_logits, alive
+            )
+        else:
+            student = self.accelerator.unwrap_model(self.model).base_model
+            queries = student.importance_queries(alive, token_type_ids)
+            last_layer_input = teacher_outputs.hidden_states[-2]
+            teacher_importance = teacher_final_importance(self.teacher, last_layer_input, alive, queries)
         return sum(
             rank_distillation_loss(
                 outputs.token_importance[layer],

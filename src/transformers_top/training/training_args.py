@@ -9,7 +9,7 @@ from transformers import TrainingArguments
 from ..models.hard_concrete import BIN_ORDERS, FREEZE_RULES
 from ..models.pruning_config import is_int, is_number
 from ..models.token_tracking import MASKED_TOKEN_OUTPUTS
-from .losses import RANKING_LOSSES, RANKING_PAIRS, RANKING_SCORES
+from .losses import RANKING_LOSSES, RANKING_PAIRS, RANKING_SCORES, RANKING_TARGETS
 
 #: Arguments written into the student's configuration when set (`None` keeps the config's value), with their choices.
 STUDENT_CONFIG_CHOICES = {
@@ -88,6 +88,10 @@ class TopTrainingArguments(TrainingArguments):
             orders them among themselves) or `"all"` (also each top-k token against every other real token, at
             relevance 0, so the loss lifts the top-k above the rest; the same as `"top_k"` on inputs of at most
             `rank_distill_topk + 1` tokens).
+        rank_distill_target (`str`, defaults to `"importance"`):
+            The teacher's scores the student layers learn to rank by: `"importance"` (the method: the teacher's
+            last-layer importance) or `"answer_span"` (question answering only: how likely each token lies inside the
+            teacher's answer, `P(start <= i) * P(end >= i)` from its span logits; see `docs/method.md`).
         freeze_embeddings (`bool`, defaults to `True`):
             Keep the student's embedding layer frozen.
         num_bins (`int`, defaults to 25):
@@ -177,6 +181,13 @@ class TopTrainingArguments(TrainingArguments):
         default="top_k",
         metadata={"help": "Pairs the ranking loss compares: 'top_k' (the method's) or 'all' (top-k vs the rest too)."},
     )
+    rank_distill_target: str = field(
+        default="importance",
+        metadata={
+            "help": "Teacher scores the ranking loss follows: 'importance' (the method's: its last layer's) or "
+            "'answer_span' (question answering: how likely each token is inside the teacher's answer)."
+        },
+    )
     freeze_embeddings: bool = field(default=True, metadata={"help": "Freeze the student's embeddings."})
     num_bins: int = field(default=25, metadata={"help": "Rank bins per prune layer."})
     bin_order: str | None = field(
@@ -231,6 +242,8 @@ class TopTrainingArguments(TrainingArguments):
             raise ValueError(f"rank_distill_score must be one of {RANKING_SCORES}, got {self.rank_distill_score!r}")
         if self.rank_distill_pairs not in RANKING_PAIRS:
             raise ValueError(f"rank_distill_pairs must be one of {RANKING_PAIRS}, got {self.rank_distill_pairs!r}")
+        if self.rank_distill_target not in RANKING_TARGETS:
+            raise ValueError(f"rank_distill_target must be one of {RANKING_TARGETS}, got {self.rank_distill_target!r}")
         if self.rank_distill_loss not in RANKING_LOSSES:
             raise ValueError(
                 f"rank_distill_loss must be one of {tuple(RANKING_LOSSES)}, got {self.rank_distill_loss!r}"
