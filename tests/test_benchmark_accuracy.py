@@ -101,15 +101,21 @@ def test_a_distill_file_feeds_the_trained_runs_and_the_teacher_learns_from_the_t
     assert train_file(trained) == str(distill_file)
 
 
+def top_run(bench: accuracy.Benchmark, target: float) -> tuple[str, tuple[str, ...]]:
+    """The folder name and the script options of the one ToP run `bench.top` makes at `target`, without running it."""
+    runs = []
+    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
+    bench.top("top", target)
+    ((run_dir, run_options),) = runs
+    return run_dir, run_options
+
+
 @pytest.mark.parametrize(("switch", "passed"), [("on", ["True"]), ("off", ["False"]), (None, [])])
 def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, switch, passed):
     root, _ = tiny_task
     options = ["--task", "sst2", "--data_dir", str(root / "data")]
     bench = accuracy.Benchmark(accuracy.parse_args(options + (["--lagrangian_anti_windup", switch] if switch else [])))
-    runs = []
-    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
-    bench.top("top", 0.3)
-    ((run_dir, run_options),) = runs
+    run_dir, run_options = top_run(bench, 0.3)
     given = [run_options[i + 1] for i, name in enumerate(run_options) if name == "--lagrangian_anti_windup"]
     assert given == passed  # None: the trainer's default (on) decides
     assert run_dir == "top-0.3" + (f"-aw{switch}" if switch else "")
@@ -134,10 +140,7 @@ def test_mask_and_ranking_options_reach_the_top_runs_and_name_their_folders_only
     root, _ = tiny_task
     options = ["--task", "sst2", "--data_dir", str(root / "data")]
     bench = accuracy.Benchmark(accuracy.parse_args(options + ([option, value] if value else [])))
-    runs = []
-    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
-    bench.top("top", 0.45)
-    ((run_dir, run_options),) = runs
+    run_dir, run_options = top_run(bench, 0.45)
     given = [run_options[i + 1] for i, name in enumerate(run_options) if name == option]
     assert given == ([value] if value else [])
     assert run_dir == "top-0.45" + label
@@ -147,10 +150,7 @@ def test_prune_layers_reach_the_top_runs_as_a_config_override_and_name_their_fol
     root, _ = tiny_task
     options = ["--task", "sst2", "--data_dir", str(root / "data"), "--prune_layers", "1", "2", "3"]
     bench = accuracy.Benchmark(accuracy.parse_args(options))
-    runs = []
-    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
-    bench.top("top", 0.45)
-    ((run_dir, run_options),) = runs
+    run_dir, run_options = top_run(bench, 0.45)
     assert run_dir == "top-0.45-p1-2-3"
     override = run_options[run_options.index("--config_overrides") + 1]
     assert json.loads(override) == {"prune_layers": [1, 2, 3]}
@@ -160,10 +160,7 @@ def test_rank_distill_layers_reach_the_top_runs_and_name_their_folders(tiny_task
     root, _ = tiny_task
     options = ["--task", "sst2", "--data_dir", str(root / "data"), "--rank_distill_layers", "1", "2", "3", "4"]
     bench = accuracy.Benchmark(accuracy.parse_args(options))
-    runs = []
-    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
-    bench.top("top", 0.45)
-    ((run_dir, run_options),) = runs
+    run_dir, run_options = top_run(bench, 0.45)
     assert run_dir == "top-0.45-rl1-2-3-4"
     start = run_options.index("--rank_distill_layers") + 1
     assert list(run_options[start:]) == ["1", "2", "3", "4"]
@@ -219,29 +216,20 @@ def test_squad_runs_are_commands_of_the_question_answering_script(tmp_path):
 @pytest.mark.parametrize(("flag", "label"), [("--protect_question", "pq"), ("--rank_by_question", "rq")])
 def test_question_options_reach_the_top_runs_and_name_their_folders(tmp_path, flag, label):
     bench = squad_benchmark(tmp_path, flag)
-    runs = []
-    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
-    bench.top("top", 0.5)
-    ((run_dir, run_options),) = runs
+    run_dir, run_options = top_run(bench, 0.5)
     assert run_dir == f"top-0.5-{label}" and flag in run_options
 
 
 def test_the_answer_span_ranking_target_reaches_the_squad_top_runs_and_names_their_folders(tmp_path):
     bench = squad_benchmark(tmp_path, "--rank_distill_target", "answer_span")
-    runs = []
-    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
-    bench.top("top", 0.5)
-    ((run_dir, run_options),) = runs
+    run_dir, run_options = top_run(bench, 0.5)
     assert run_dir == "top-0.5-rtanswer_span"
     assert run_options[run_options.index("--rank_distill_target") + 1] == "answer_span"
 
 
 def test_a_ranking_pool_width_reaches_the_top_runs_config_and_names_their_folders(tmp_path):
     bench = squad_benchmark(tmp_path, "--ranking_pool_width", "6", "--prune_layers", "1", "2")
-    runs = []
-    bench.run = lambda method, setting, run_dir, *run_options, **_: runs.append((run_dir.name, run_options))
-    bench.top("top", 0.5)
-    ((run_dir, run_options),) = runs
+    run_dir, run_options = top_run(bench, 0.5)
     assert run_dir == "top-0.5-p1-2-pool6"
     overrides = json.loads(run_options[run_options.index("--config_overrides") + 1])
     assert overrides == {"prune_layers": [1, 2], "ranking_pool_width": 6}

@@ -417,7 +417,6 @@ def test_top_trainer_distils_a_question_answering_teacher(bert_qa_dir, tmp_path)
 
 
 def test_answer_span_ranking_target_follows_the_teachers_answer(bert_qa_dir, tmp_path, monkeypatch):
-    from transformers_top import TopTrainer, TopTrainingArguments
     from transformers_top.training import trainer as trainer_module
     from transformers_top.training.losses import rank_distillation_loss, teacher_answer_span_scores
 
@@ -428,20 +427,8 @@ def test_answer_span_ranking_target_follows_the_teachers_answer(bert_qa_dir, tmp
         return rank_distillation_loss(student_importance, teacher_importance, *args, **kwargs)
 
     monkeypatch.setattr(trainer_module, "rank_distillation_loss", recording_loss)
-    args = TopTrainingArguments(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        report_to=[],
-        num_bins=10,
-        rank_distill_alpha=0.1,
-        rank_distill_target="answer_span",
-        rank_distill_layers=[0, 1],
-    )
-    trainer = TopTrainer(
-        model=TopBertForQuestionAnswering.from_pretrained(bert_qa_dir),
-        teacher_model=BertForQuestionAnswering.from_pretrained(bert_qa_dir),
-        args=args,
-        data_collator=collate_windows,
+    trainer = small_qa_trainer(
+        bert_qa_dir, tmp_path, rank_distill_alpha=0.1, rank_distill_target="answer_span", rank_distill_layers=[0, 1]
     )
     batch = collate_windows(list(qa_dataset(4)))
     loss = trainer.compute_loss(trainer.model.train(), batch)
@@ -472,17 +459,11 @@ def test_answer_span_ranking_target_needs_a_question_answering_model(tiny_bert_d
         )
 
 
-def label_loss_trainer(bert_qa_dir, tmp_path, label_loss_weight: float):
+def small_qa_trainer(bert_qa_dir, tmp_path, **arguments):
+    """A TopTrainer of the tiny question-answering student on 8 windows, its teacher the same weights, dense."""
     from transformers_top import TopTrainer, TopTrainingArguments
 
-    args = TopTrainingArguments(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        report_to=[],
-        num_bins=10,
-        rank_distill_alpha=0.0,
-        label_loss_weight=label_loss_weight,
-    )
+    args = TopTrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[], num_bins=10, **arguments)
     return TopTrainer(
         model=TopBertForQuestionAnswering.from_pretrained(bert_qa_dir),
         teacher_model=BertForQuestionAnswering.from_pretrained(bert_qa_dir),
@@ -498,7 +479,7 @@ def test_label_loss_weight_mixes_the_span_loss_on_the_answers_into_the_task_loss
     The task loss is `(1 - w) * distillation + w * span loss`: with the student still its teacher (closed gates, no
     ranking loss) the distillation is 0 and the loss is `w` times the start and end cross-entropies on the answers.
     """
-    trainer = label_loss_trainer(bert_qa_dir, tmp_path, weight)
+    trainer = small_qa_trainer(bert_qa_dir, tmp_path, rank_distill_alpha=0.0, label_loss_weight=weight)
     batch = collate_windows(list(qa_dataset(8)))
     trainer.model.train()
     loss = trainer.compute_loss(trainer.model, batch)
@@ -515,7 +496,7 @@ def test_label_loss_weight_mixes_the_span_loss_on_the_answers_into_the_task_loss
 
 
 def test_without_label_loss_weight_no_label_loss_is_computed_or_needed(bert_qa_dir, tmp_path):
-    trainer = label_loss_trainer(bert_qa_dir, tmp_path, 0.0)
+    trainer = small_qa_trainer(bert_qa_dir, tmp_path, rank_distill_alpha=0.0, label_loss_weight=0.0)
     batch = collate_windows(list(qa_dataset(8)))
     unlabelled = {key: value for key, value in batch.items() if "positions" not in key}
     trainer.model.train()
