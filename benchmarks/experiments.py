@@ -276,6 +276,20 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "answer-span-squad",
+        "the question-attention pooled ranking of question-ranking-squad, its distilled layers (1-4, every layer that "
+        "scores a decision) learning to rank by the teacher's answer (rank_distill_target=answer_span) over all pairs "
+        "of log-importances at weight 1: SQuAD ToP at 0.5 with sorted bins and its plan on the teacher",
+        (
+            squad_top("--bin_order", "sorted", "--rank_by_question", "--ranking_pool_width", "6",
+                      "--rank_distill_target", "answer_span", "--rank_distill_pairs", "all", "--rank_distill_score",
+                      "log", "--rank_distill_alpha", "1", "--rank_distill_layers", "1", "2", "3", "4", "--name",
+                      "answer_span_squad"),
+        ),
+        ("answer_span_squad.json",),
+        long=True,
+    ),
+    Experiment(
         "seeds-squad",
         "run-to-run spread of the SQuAD options: ToP at 0.5 at seed 13 with carried outputs and sorted bins, then "
         "sorted bins alone (seed 42: masked-output-squad, bin-order-squad), each with its plan on the teacher",
