@@ -74,11 +74,11 @@ class AnswerFirst:
 
     def __call__(self, answer_mask: torch.Tensor, **inputs: torch.Tensor):
         base = self.model.base_model
-        base._protected_tokens = lambda alive, token_type_ids: alive & answer_mask.to(torch.bool)
+        base.protected_tokens = lambda alive, token_type_ids: alive & answer_mask.to(torch.bool)
         try:
             return self.model(**inputs)
         finally:
-            del base._protected_tokens  # the class's own method again
+            del base.protected_tokens  # the class's own method again
 
 
 @contextmanager

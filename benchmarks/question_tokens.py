@@ -45,17 +45,21 @@ def first_answers(path: Path, count: int) -> list[dict]:
 
 def surviving_positions(model, inputs: dict[str, torch.Tensor]) -> list[torch.Tensor]:
     """The original positions of the tokens entering each layer, for one unpadded window."""
-    config = model.config
-    plans = config.layer_plans()
+    base = model.base_model
+    plans = model.config.layer_plans()
     deciding = [layer - 1 for layer, plan in enumerate(plans) if plan is not None]
     with torch.no_grad():
         importance = model(**inputs, importance_layers=deciding).token_importance
+    token_type_ids = inputs.get("token_type_ids")
     positions = torch.arange(inputs["input_ids"].shape[1])
     entering = []
     for layer, plan in enumerate(plans):
         if plan is not None:
-            scores = importance[layer - 1]
-            ranks, num_alive = rank_alive_tokens(scores, torch.ones_like(scores, dtype=torch.bool))
+            alive = torch.ones_like(importance[layer - 1], dtype=torch.bool)
+            types = None if token_type_ids is None else token_type_ids[:, positions]
+            # The model's own scores: pooled and with its protected tokens first, when it is so configured.
+            scores = base.ranking_scores(importance[layer - 1], base.protected_tokens(alive, types))
+            ranks, num_alive = rank_alive_tokens(scores, alive)
             keep = kept_by_plan(ranks, num_alive, plan.keep_ratio, plan.keep_bins)[0]
             keep[0] = True  # [CLS]
             positions = positions[keep]

@@ -71,7 +71,7 @@ def test_the_oracle_ranks_the_batch_answer_first_and_leaves_the_model_as_it_was(
     del base.encode
     ((protected,),) = [seen]
     assert torch.equal(protected, answer_mask & inputs["attention_mask"].bool())
-    assert "_protected_tokens" not in vars(base)  # the model ranks by attention again
+    assert "protected_tokens" not in vars(base)  # the model ranks by attention again
     with torch.no_grad():
         again = model(**inputs)
         plain = answer_oracle.without_answer_mask(model)(answer_mask=answer_mask, **inputs)

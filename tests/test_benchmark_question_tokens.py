@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import question_tokens
 import torch
 from conftest import TINY_BERT, TINY_VOCAB
@@ -12,14 +13,24 @@ from transformers_top import TopBertConfig, TopBertForQuestionAnswering
 PLAN = [1.0, 1.0, 0.5, 0.5]
 
 
-def test_surviving_positions_are_the_tokens_the_model_keeps():
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        {},
+        {"ranking_pool_width": 2},
+        {"protected_token_type": 0},
+        {"importance_token_type": 0, "ranking_pool_width": 1},
+    ],
+)
+def test_surviving_positions_are_the_tokens_the_model_keeps(ranking):
     torch.manual_seed(0)
-    model = TopBertForQuestionAnswering(TopBertConfig(**TINY_BERT, initializer_range=0.2, token_keep_ratios=PLAN))
-    model.eval()
+    config = TopBertConfig(**TINY_BERT, initializer_range=0.2, token_keep_ratios=PLAN, **ranking)
+    model = TopBertForQuestionAnswering(config).eval()
     generator = torch.Generator().manual_seed(3)
     input_ids = torch.randint(5, TINY_BERT["vocab_size"], (1, 29), generator=generator)
     input_ids[0, 0] = 2
-    inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+    token_type_ids = torch.tensor([[0] * 7 + [1] * 22])  # a 6-token question after [CLS]
+    inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "token_type_ids": token_type_ids}
     entering = question_tokens.surviving_positions(model, inputs)
     with torch.no_grad():
         output = model.bert(**inputs, output_kept_tokens=True, restore_pruned_tokens=True)

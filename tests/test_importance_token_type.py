@@ -133,9 +133,9 @@ def test_a_pooled_ranking_scores_each_token_by_the_best_score_of_its_neighbourho
     model = TopBertForQuestionAnswering(TopBertConfig(**TINY_BERT, ranking_pool_width=1)).eval()
     importance = torch.tensor([[0.1, 0.5, 0.2, 0.0, 0.3, 0.05]])
     expected = torch.tensor([[0.5, 0.5, 0.5, 0.3, 0.3, 0.3]])
-    torch.testing.assert_close(model.bert._ranking_scores(importance, None), expected)
+    torch.testing.assert_close(model.bert.ranking_scores(importance, None), expected)
     protected = torch.tensor([[True, False, False, False, False, False]])
     # The protection offset comes after the pool: it does not spread to the protected token's neighbours.
-    torch.testing.assert_close(model.bert._ranking_scores(importance, protected), expected + 2.0 * protected)
+    torch.testing.assert_close(model.bert.ranking_scores(importance, protected), expected + 2.0 * protected)
     with pytest.raises(ValueError, match="ranking_pool_width must be an integer >= 0, got -1"):
         TopBertConfig(**TINY_BERT, ranking_pool_width=-1)

@@ -188,7 +188,7 @@ class TokenPrunedEncoderMixin:
             output_hidden_states,
             restore_pruned_tokens,
             output_kept_tokens,
-            protected=self._protected_tokens(alive, token_type_ids),
+            protected=self.protected_tokens(alive, token_type_ids),
             importance_queries=self.importance_queries(alive, token_type_ids),
         )
         # [CLS] is position 0 of the restored and of the shortened sequence alike.
@@ -411,9 +411,7 @@ class TokenPrunedEncoderMixin:
                 hidden_states = self._rest_of_layer(layer, context, hidden_states)
                 if masks_next:
                     keep_before = masking.keep_values()
-                    hidden_states = masking.apply(
-                        index + 1, self._ranking_scores(importance, protected), hidden_states
-                    )
+                    hidden_states = masking.apply(index + 1, self.ranking_scores(importance, protected), hidden_states)
                     if restorer is not None:
                         restorer.record(keep_before, masking.keep_values(), decision_input)
             else:
@@ -453,7 +451,7 @@ class TokenPrunedEncoderMixin:
                     if restorer is not None:
                         restorer.record(hidden_states)
                     # The rest of the layer is per token: run it on the kept tokens only.
-                    scores = self._ranking_scores(importance, protected)
+                    scores = self.ranking_scores(importance, protected)
                     keep_index, alive = _select_tokens(scores, alive, next_plan)
                     if protected is not None:
                         protected = gather_tokens(protected, keep_index) & alive
@@ -487,10 +485,17 @@ class TokenPrunedEncoderMixin:
         """Output projection, residual and feed-forward network of a layer, per token."""
         return _checkpointed(layer, self.training, _finish_layer)(layer, context, hidden_states)
 
-    def _ranking_scores(self, importance: torch.Tensor, protected: torch.Tensor | None) -> torch.Tensor:
+    def ranking_scores(self, importance: torch.Tensor, protected: torch.Tensor | None) -> torch.Tensor:
         """
-        The scores tokens are ranked by: the importance, or random scores (`config.token_ranking="random"`), both in
-        `[0, 1]`; protected tokens score `PROTECTED_SCORE_OFFSET` more, above every other token.
+        The scores a pruning decision ranks the current tokens by: the importance, or random scores
+        (`config.token_ranking="random"`), both in `[0, 1]`, each the best within `config.ranking_pool_width`
+        positions when that is set; protected tokens score `PROTECTED_SCORE_OFFSET` more, above every other token.
+
+        Args:
+            importance (`torch.Tensor` of shape `(batch, length)`): the deciding layer's importance over the current
+                tokens (`token_importance` of a forward with `importance_layers`).
+            protected (`torch.Tensor` of shape `(batch, length)`, bool, *optional*): the tokens ranked first
+                (`protected_tokens`); `None`: none.
         """
         scores = torch.rand_like(importance) if self.config.token_ranking == "random" else importance
         if self.config.ranking_pool_width:
@@ -499,8 +504,11 @@ class TokenPrunedEncoderMixin:
             return scores
         return scores + protected.to(scores.dtype) * PROTECTED_SCORE_OFFSET
 
-    def _protected_tokens(self, alive: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor | None:
-        """The alive tokens of `config.protected_token_type` (`None` when nothing is protected)."""
+    def protected_tokens(self, alive: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor | None:
+        """
+        The alive tokens of `config.protected_token_type`, which every decision ranks first (`None` when nothing is
+        protected).
+        """
         return _alive_tokens_of_type(alive, token_type_ids, self.config.protected_token_type)
 
     def importance_queries(self, alive: torch.Tensor, token_type_ids: torch.Tensor | None) -> torch.Tensor | None:
