@@ -74,6 +74,14 @@ def squad_top(*options: str, target: str = "0.5") -> tuple[str, ...]:
             *options)  # fmt: skip
 
 
+#: The options of answer-span-squad's runs, and the folder accuracy.py names its seed-42 run after them.
+ANSWER_SPAN_OPTIONS = (
+    "--bin_order", "sorted", "--rank_by_question", "--ranking_pool_width", "6", "--rank_distill_target", "answer_span",
+    "--rank_distill_pairs", "all", "--rank_distill_score", "log", "--rank_distill_alpha", "1",
+    "--rank_distill_layers", "1", "2", "3", "4",
+)  # fmt: skip
+ANSWER_SPAN_RUN = "top-0.5-binssorted-ranklog-ra1-pairsall-rtanswer_span-rl1-2-3-4-rq-pool6"
+
 EXPERIMENTS = (
     Experiment(
         "latency-quick",
@@ -279,14 +287,15 @@ EXPERIMENTS = (
         "answer-span-squad",
         "the question-attention pooled ranking of question-ranking-squad, its distilled layers (1-4, every layer that "
         "scores a decision) learning to rank by the teacher's answer (rank_distill_target=answer_span) over all pairs "
-        "of log-importances at weight 1: SQuAD ToP at 0.5 with sorted bins and its plan on the teacher",
+        "of log-importances at weight 1: SQuAD ToP at 0.5 with sorted bins and its plan on the teacher, the answer "
+        "tokens the model keeps per layer (question_tokens.py), then the same run at seed 13",
         (
-            squad_top("--bin_order", "sorted", "--rank_by_question", "--ranking_pool_width", "6",
-                      "--rank_distill_target", "answer_span", "--rank_distill_pairs", "all", "--rank_distill_score",
-                      "log", "--rank_distill_alpha", "1", "--rank_distill_layers", "1", "2", "3", "4", "--name",
-                      "answer_span_squad"),
+            squad_top(*ANSWER_SPAN_OPTIONS, "--name", "answer_span_squad"),
+            ("benchmarks/question_tokens.py", "--model", f"benchmarks/work/squad/{ANSWER_SPAN_RUN}", "--questions",
+             "400", "--name", "question_tokens_answer_span"),
+            squad_top(*ANSWER_SPAN_OPTIONS, "--seed", "13", "--name", "answer_span_squad_s13"),
         ),
-        ("answer_span_squad.json",),
+        ("answer_span_squad.json", "question_tokens_answer_span.json", "answer_span_squad_s13.json"),
         long=True,
     ),
     Experiment(
