@@ -12,7 +12,10 @@ ranking functions. Results go to `benchmarks/results/question_tokens.json` (`--n
 
 ```bash
 python benchmarks/question_tokens.py --model benchmarks/work/squad/top-0.5 --questions 400
+python benchmarks/question_tokens.py --model benchmarks/work/squad/teacher --plan_of benchmarks/work/squad/top-0.5
 ```
+The second runs the dense teacher under the pruned model's plan and ranking settings (`--plan_of`): what the ranking
+keeps before any pruning-aware training.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ from pathlib import Path
 
 import torch
 from common import SHARED_DATA, environment, save_results
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
 
-import transformers_top  # noqa: F401  (registers the ToP model types)
+from transformers_top import top_model_class
 from transformers_top.models.token_selection import kept_by_plan, rank_alive_tokens
 
 
@@ -111,17 +114,32 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--max_seq_length", type=int, default=384)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--name", default="question_tokens", help="results file stem")
+    parser.add_argument(
+        "--plan_of",
+        type=Path,
+        help="a pruned model folder whose plan and ranking settings --model (then any question-answering model of the "
+        "same family, such as the dense teacher) runs under",
+    )
     args = parser.parse_args(argv)
-    if not (args.model / "config.json").is_file():
-        parser.error(f"--model {args.model} is not a saved model folder")
+    for option in ("model", "plan_of"):
+        folder = getattr(args, option)
+        if folder is not None and not (folder / "config.json").is_file():
+            parser.error(f"--{option} {folder} is not a saved model folder")
     if not args.validation_file.is_file():
         parser.error(f"--validation_file {args.validation_file} not found")
     if args.questions < 1 or args.max_seq_length < 8 or args.threads < 1:
         parser.error("--questions and --threads must be >= 1, --max_seq_length >= 8")
     torch.set_num_threads(args.threads)
-    model = AutoModelForQuestionAnswering.from_pretrained(args.model).eval()
+    if args.plan_of is None:
+        model = AutoModelForQuestionAnswering.from_pretrained(args.model).eval()
+    else:
+        plan = AutoConfig.from_pretrained(args.plan_of).plan_dict()
+        model_class = top_model_class(
+            AutoConfig.from_pretrained(args.model).model_type, "AutoModelForQuestionAnswering"
+        )
+        model = model_class.from_pretrained(args.model, **plan).eval()
     if not getattr(model.config, "is_pruned", False):
-        parser.error(f"{args.model} holds no pruning plan")
+        parser.error(f"{args.plan_of or args.model} holds no pruning plan")
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     result = measure(model, tokenizer, first_answers(args.validation_file, args.questions), args.max_seq_length)
     for part, fractions in result["kept_fraction"].items():

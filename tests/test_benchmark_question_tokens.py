@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import question_tokens
 import torch
@@ -60,3 +62,39 @@ def test_measure_counts_question_context_and_answer_tokens(tmp_path):
     assert fractions["question"][2] == sum(parts[i] == 0 for i in survivors) / 4
     assert fractions["context"][2] == sum(parts[i] == 1 for i in survivors) / 12
     assert fractions["answer"][2] == (encoded.char_to_token(0, context.index("good"), sequence_index=1) in survivors)
+
+
+def test_plan_of_runs_a_dense_teacher_under_a_pruned_models_plan_and_ranking(tmp_path, monkeypatch, capsys):
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(TINY_VOCAB) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab))
+    torch.manual_seed(0)
+    teacher, pruned = tmp_path / "teacher", tmp_path / "pruned"
+    BertForQuestionAnswering(BertConfig(**TINY_BERT, initializer_range=0.2)).save_pretrained(teacher)
+    tokenizer.save_pretrained(teacher)
+    ranking = {"token_keep_ratios": PLAN, "importance_token_type": 0, "ranking_pool_width": 2}
+    TopBertForQuestionAnswering(TopBertConfig(**TINY_BERT, **ranking)).save_pretrained(pruned)
+    context = "the movie was really good , not boring and not slow !"
+    answer = {"text": "good", "answer_start": context.index("good")}
+    squad = {
+        "data": [{"paragraphs": [{"context": context, "qas": [{"question": "what was it ?", "answers": [answer]}]}]}]
+    }
+    validation = tmp_path / "dev.json"
+    validation.write_text(json.dumps(squad))
+    written = {}
+    monkeypatch.setattr(question_tokens, "save_results", lambda name, record: written.setdefault(name, record))
+    options = ["--validation_file", str(validation), "--questions", "1", "--threads", "1", "--name", "plan"]
+    record = question_tokens.main(["--model", str(teacher), "--plan_of", str(pruned), *options])
+    # The teacher's weights under the pruned model's plan and ranking settings.
+    assert written["plan"] is record and record["windows"] == 1
+    assert {key: record["plan"][key] for key in ranking} == ranking
+    assert record["kept_fraction"]["context"][2] < 1.0
+    for bad, message in (
+        (["--model", str(teacher)], "holds no pruning plan"),
+        (["--model", str(teacher), "--plan_of", str(tmp_path)], f"--plan_of {tmp_path} is not a saved model folder"),
+    ):
+        with pytest.raises(SystemExit):
+            question_tokens.main([*bad, *options])
+        assert message in capsys.readouterr().err
