@@ -289,7 +289,7 @@ EXPERIMENTS = (
         "scores a decision) learning to rank by the teacher's answer (rank_distill_target=answer_span) over all pairs "
         "of log-importances at weight 1: SQuAD ToP at 0.5 with sorted bins and its plan on the teacher, the answer "
         "tokens the model and the teacher under its plan keep per layer (question_tokens.py), then the same with the "
-        "masks learnt to the end (no frozen-plan phase) and at seed 13",
+        "masks learnt to the end (no frozen-plan phase), at seeds 42 and 13",
         (
             squad_top(*ANSWER_SPAN_OPTIONS, "--name", "answer_span_squad"),
             ("benchmarks/question_tokens.py", "--model", f"benchmarks/work/squad/{ANSWER_SPAN_RUN}", "--questions",
@@ -298,10 +298,11 @@ EXPERIMENTS = (
              f"benchmarks/work/squad/{ANSWER_SPAN_RUN}", "--questions", "400", "--name",
              "question_tokens_answer_span_plan"),
             squad_top(*ANSWER_SPAN_OPTIONS, "--frozen_plan_ratio", "0", "--name", "answer_span_squad_frozen0"),
-            squad_top(*ANSWER_SPAN_OPTIONS, "--seed", "13", "--name", "answer_span_squad_s13"),
+            squad_top(*ANSWER_SPAN_OPTIONS, "--frozen_plan_ratio", "0", "--seed", "13", "--name",
+                      "answer_span_squad_frozen0_s13"),
         ),
         ("answer_span_squad.json", "question_tokens_answer_span.json", "question_tokens_answer_span_plan.json",
-         "answer_span_squad_frozen0.json", "answer_span_squad_s13.json"),
+         "answer_span_squad_frozen0.json", "answer_span_squad_frozen0_s13.json"),
         long=True,
     ),
     Experiment(
