@@ -52,14 +52,16 @@ def _position_distillation(
     student_logits: torch.Tensor, teacher_logits: torch.Tensor, alive: torch.Tensor, temperature: float
 ) -> torch.Tensor:
     """`KL(softmax(z_T / tau) || softmax(z_S / tau)) * tau^2` over the positions of each row where `alive`."""
-
-    def log_probabilities(logits: torch.Tensor) -> torch.Tensor:
-        scaled = (logits / temperature).float()
-        return nn.functional.log_softmax(scaled.masked_fill(~alive, torch.finfo(torch.float32).min), dim=-1)
-
-    student, teacher = log_probabilities(student_logits), log_probabilities(teacher_logits)
+    student = _position_log_probabilities(student_logits, alive, temperature)
+    teacher = _position_log_probabilities(teacher_logits, alive, temperature)
     terms = torch.where(alive, teacher.exp() * (teacher - student), 0.0)
     return terms.sum(dim=-1).mean() * temperature**2
+
+
+def _position_log_probabilities(logits: torch.Tensor, alive: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Float32 log-softmax of `logits / temperature` over the positions of each row where `alive` (padding: ~-inf)."""
+    scaled = (logits / temperature).float()
+    return nn.functional.log_softmax(scaled.masked_fill(~alive, torch.finfo(torch.float32).min), dim=-1)
 
 
 def teacher_final_importance(
@@ -101,12 +103,8 @@ def teacher_answer_span_scores(
     Returns:
         `torch.Tensor` of shape `(batch, length)`, float32, in `[0, 1]`; 0 at padding.
     """
-
-    def probabilities(logits: torch.Tensor) -> torch.Tensor:
-        return logits.float().masked_fill(~alive, -math.inf).softmax(dim=-1).masked_fill(~alive, 0.0)
-
-    started = probabilities(start_logits).cumsum(dim=-1)
-    not_ended = probabilities(end_logits).flip(-1).cumsum(dim=-1).flip(-1)
+    started = _position_log_probabilities(start_logits, alive).exp().cumsum(dim=-1)
+    not_ended = _position_log_probabilities(end_logits, alive).exp().flip(-1).cumsum(dim=-1).flip(-1)
     return (started * not_ended).clamp(0.0, 1.0).masked_fill(~alive, 0.0)
 
 
