@@ -119,6 +119,7 @@ TRAINER_CHOICES = {
     "rank_distill_pairs": (("top_k", "all"), "top_k"),
     "masked_token_output": (("last_layer", "carried"), "last_layer"),
     "rank_distill_target": (("importance", "answer_span"), "importance"),
+    "rank_distill_schedule": (("decay", "constant"), "decay"),
 }
 
 
@@ -256,6 +257,7 @@ class Benchmark:
             "pairs": args.rank_distill_pairs,
             "masked": args.masked_token_output,
             "rt": args.rank_distill_target,
+            "rs": args.rank_distill_schedule,
             "rl": "-".join(map(str, args.rank_distill_layers)) if args.rank_distill_layers else None,
             "bf16": "" if args.bf16 else None,
             "pq": "" if args.protect_question else None,

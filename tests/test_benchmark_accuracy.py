@@ -130,6 +130,7 @@ def test_the_anti_windup_switch_reaches_the_top_runs_only_when_given(tiny_task, 
         ("--rank_distill_alpha", "0.3", "-ra0.3"),
         ("--label_loss_weight", "0.5", "-lw0.5"),
         ("--rank_distill_pairs", "all", "-pairsall"),
+        ("--rank_distill_schedule", "constant", "-rsconstant"),
         ("--masked_token_output", "carried", "-maskedcarried"),
         ("--bin_order", None, ""),
     ],
@@ -239,7 +240,7 @@ def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():
     from transformers_top import TopBertConfig
     from transformers_top.models.hard_concrete import BIN_ORDERS
     from transformers_top.models.token_tracking import MASKED_TOKEN_OUTPUTS
-    from transformers_top.training.losses import RANKING_PAIRS, RANKING_SCORES, RANKING_TARGETS
+    from transformers_top.training.losses import RANKING_PAIRS, RANKING_SCHEDULES, RANKING_SCORES, RANKING_TARGETS
     from transformers_top.training.training_args import TopTrainingArguments
 
     defaults = {field.name: field.default for field in dataclasses.fields(TopTrainingArguments)}
@@ -249,6 +250,7 @@ def test_the_trainer_choices_offered_are_the_trainers_own_values_and_defaults():
         "rank_distill_pairs": (RANKING_PAIRS, defaults["rank_distill_pairs"]),
         "masked_token_output": (MASKED_TOKEN_OUTPUTS, TopBertConfig().masked_token_output),
         "rank_distill_target": (RANKING_TARGETS, defaults["rank_distill_target"]),
+        "rank_distill_schedule": (RANKING_SCHEDULES, defaults["rank_distill_schedule"]),
     }
     offered = accuracy.TRAINER_CHOICES
     assert offered == expected

@@ -159,12 +159,20 @@ def test_target_ramps_linearly_over_the_warmup(tiny_bert_dir, tmp_path):
 # ---- loss ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("global_step", "rank_share"), [(5, 0.5), (20, 0.01)])
+@pytest.mark.parametrize(
+    ("schedule", "global_step", "rank_share"),
+    [("decay", 5, 0.5), ("decay", 20, 0.01), ("constant", 5, 1.0), ("constant", 20, 1.0)],
+)
 def test_training_loss_is_distillation_plus_lagrangian_plus_weighted_ranking(
-    tiny_bert_dir, tmp_path, global_step, rank_share
+    tiny_bert_dir, tmp_path, schedule, global_step, rank_share
 ):
     trainer = make_trainer(
-        tiny_bert_dir, tmp_path, target_sparsity=0.4, sparsity_warmup_steps=10, rank_distill_alpha=0.1
+        tiny_bert_dir,
+        tmp_path,
+        target_sparsity=0.4,
+        sparsity_warmup_steps=10,
+        rank_distill_alpha=0.1,
+        rank_distill_schedule=schedule,
     )
     set_masks(trainer, gate=-10.0, bins=10.0, multipliers=(-0.5, 0.25))
     trainer.state.global_step = global_step
@@ -177,7 +185,7 @@ def test_training_loss_is_distillation_plus_lagrangian_plus_weighted_ranking(
     gap = logged["expected_sparsity"] - target
     assert logged["lambda_1"] == -0.5 and logged["lambda_2"] == 0.25
     assert logged["lagrangian_loss"] == pytest.approx(-0.5 * gap + 0.25 * gap**2, rel=1e-5)
-    # Ranking weight: alpha * max(0.01, 1 - warm-up progress).
+    # Ranking weight: alpha * max(0.01, 1 - warm-up progress) for the method's decay, alpha when constant.
     expected = logged["distill_loss"] + logged["lagrangian_loss"] + 0.1 * rank_share * logged["rank_loss"]
     assert loss.item() == pytest.approx(expected, rel=1e-5)
     assert logged["rank_loss"] > 0

@@ -18,6 +18,7 @@ def test_defaults_are_the_recipe_of_docs_training(tmp_path):
     assert args.distill_temperature == 2.0
     assert args.rank_distill_topk == 20
     assert args.rank_distill_alpha == 1e-2
+    assert args.rank_distill_schedule == "decay"
     assert args.rank_distill_loss == "arp2"
     assert args.freeze_embeddings is True
     # The short-run recipe the benchmarks found best (docs/training.md, "The default recipe").
@@ -58,6 +59,7 @@ def test_defaults_are_the_recipe_of_docs_training(tmp_path):
         ("rank_distill_topk", 1),
         ("rank_distill_topk", 3.0),
         ("rank_distill_loss", "listnet"),
+        ("rank_distill_schedule", "linear"),
         ("freeze_embeddings", "yes"),
         ("lagrangian_anti_windup", 1),
         ("num_bins", 0),
@@ -103,6 +105,7 @@ def test_boundary_values_are_accepted(tmp_path):
         rank_distill_score="log",
         rank_distill_pairs="all",
         rank_distill_target="answer_span",
+        rank_distill_schedule="constant",
         masked_token_output="carried",
         label_loss_weight=1.0,
     )

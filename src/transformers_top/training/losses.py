@@ -205,6 +205,11 @@ RANKING_PAIRS = ("top_k", "all")
 #: The teacher's scores the student layers learn to rank by (`TopTrainingArguments.rank_distill_target`): its
 #: last layer's importance (the method), or, for question answering, how likely each token lies inside its answer.
 RANKING_TARGETS = ("importance", "answer_span")
+#: How the ranking weight moves over training (`TopTrainingArguments.rank_distill_schedule`): down with the sparsity
+#: warm-up to a floor (the method), or not at all.
+RANKING_SCHEDULES = ("decay", "constant")
+#: The fraction of `rank_distill_alpha` the "decay" schedule keeps once the warm-up is over.
+RANK_DISTILL_FLOOR = 0.01
 
 
 def rank_distillation_loss(
@@ -246,6 +251,18 @@ def rank_distillation_loss(
     return RANKING_LOSSES[loss](student, relevance, valid, k)
 
 
+def ranking_weight(alpha: float, schedule: str, warmup_progress: float) -> float:
+    """
+    The ranking loss's weight at a point of training: `alpha * max(0.01, 1 - warmup_progress)` for the method's
+    "decay" schedule, `alpha` for "constant" (`warmup_progress` runs from 0 to 1 over the sparsity warm-up).
+    """
+    if schedule not in RANKING_SCHEDULES:
+        raise ValueError(f"rank_distill_schedule must be one of {RANKING_SCHEDULES}, got {schedule!r}")
+    if schedule == "constant":
+        return alpha
+    return alpha * max(RANK_DISTILL_FLOOR, 1.0 - warmup_progress)
+
+
 def lagrangian_term(
     lambda_1: torch.Tensor, lambda_2: torch.Tensor, gap: torch.Tensor, anti_windup: bool = False
 ) -> torch.Tensor:
@@ -268,6 +285,7 @@ def lagrangian_term(
 __all__ = [
     "RANKING_LOSSES",
     "RANKING_PAIRS",
+    "RANKING_SCHEDULES",
     "RANKING_SCORES",
     "RANKING_TARGETS",
     "arp2_loss",
@@ -275,6 +293,7 @@ __all__ = [
     "logit_distillation_loss",
     "ndcg_lambda_loss",
     "rank_distillation_loss",
+    "ranking_weight",
     "teacher_answer_span_scores",
     "teacher_final_importance",
     "teacher_ranking",

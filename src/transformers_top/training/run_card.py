@@ -26,6 +26,7 @@ CARD_HYPERPARAMETERS = (
     "distill_temperature",
     "label_loss_weight",
     "rank_distill_alpha",
+    "rank_distill_schedule",
     "rank_distill_topk",
     "rank_distill_loss",
     "rank_distill_score",

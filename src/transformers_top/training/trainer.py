@@ -23,6 +23,7 @@ from .losses import (
     lagrangian_term,
     logit_distillation_loss,
     rank_distillation_loss,
+    ranking_weight,
     span_distillation_loss,
     teacher_answer_span_scores,
     teacher_final_importance,
@@ -34,9 +35,6 @@ from .target_checks import missed_target_message, no_evaluation_reached_target_m
 from .training_args import DEFAULT_FROZEN_PLAN_RATIO, TopTrainingArguments
 
 logger = logging.getLogger(__name__)
-
-#: Minimum share of the ranking-distillation weight kept after the sparsity warm-up.
-RANK_DISTILL_FLOOR = 0.01
 
 
 class TrainingDivergedError(RuntimeError):
@@ -238,7 +236,7 @@ class TopTrainer(Trainer):
         alive = attention_mask.bool()
         self.masks.plan_frozen = self.plan_is_frozen()
         # Once the plan is frozen the student's sequences are shortened: its importances no longer line up with the
-        # teacher's tokens, and the ranking weight has decayed to its floor anyway.
+        # teacher's tokens (and under the method's schedule the ranking weight has decayed to its floor anyway).
         distill_ranks = (
             self.args.rank_distill_alpha > 0 and bool(self.rank_distill_layers) and not self.masks.plan_frozen
         )
@@ -258,7 +256,9 @@ class TopTrainer(Trainer):
             if distill_ranks
             else torch.zeros((), device=alive.device)
         )
-        rank_weight = self.args.rank_distill_alpha * max(RANK_DISTILL_FLOOR, 1.0 - self.warmup_progress())
+        rank_weight = ranking_weight(
+            self.args.rank_distill_alpha, self.args.rank_distill_schedule, self.warmup_progress()
+        )
         expected_sparsity = self.accelerator.unwrap_model(model).expected_sparsity(self._global_lengths(alive))
         target = self.current_target_sparsity()
         gap = expected_sparsity - target

@@ -9,7 +9,7 @@ from transformers import TrainingArguments
 from ..models.hard_concrete import BIN_ORDERS, FREEZE_RULES
 from ..models.pruning_config import is_int, is_number
 from ..models.token_tracking import MASKED_TOKEN_OUTPUTS
-from .losses import RANKING_LOSSES, RANKING_PAIRS, RANKING_SCORES, RANKING_TARGETS
+from .losses import RANKING_LOSSES, RANKING_PAIRS, RANKING_SCHEDULES, RANKING_SCORES, RANKING_TARGETS
 
 #: Arguments written into the student's configuration when set (`None` keeps the config's value), with their choices.
 STUDENT_CONFIG_CHOICES = {
@@ -71,7 +71,10 @@ class TopTrainingArguments(TrainingArguments):
             loss` (cross-entropy; the start and end cross-entropies for question answering). 0 is the method's
             distillation alone; the training batches must carry labels when it is above 0.
         rank_distill_alpha (`float`, defaults to 1e-2):
-            Weight of the ranking distillation; decays as `alpha * max(0.01, 1 - warm-up progress)`. 0 disables it.
+            Weight `alpha` of the ranking distillation (over time: `rank_distill_schedule`). 0 disables it.
+        rank_distill_schedule (`str`, defaults to `"decay"`):
+            How the ranking weight moves: `"decay"` (the method: `alpha * max(0.01, 1 - warm-up progress)`) or
+            `"constant"` (`alpha` throughout). Either way the term stops while the plan is frozen.
         rank_distill_topk (`int`, defaults to 20):
             Number of the teacher's most important tokens whose order the student layers learn.
         rank_distill_layers (`list[int]`, *optional*):
@@ -163,6 +166,10 @@ class TopTrainingArguments(TrainingArguments):
     rank_distill_alpha: float = field(
         default=1e-2, metadata={"help": "Weight of the ranking distillation loss (0 disables it)."}
     )
+    rank_distill_schedule: str = field(
+        default="decay",
+        metadata={"help": "Ranking weight over time: 'decay' (the method's: with the warm-up) or 'constant'."},
+    )
     rank_distill_topk: int = field(default=20, metadata={"help": "Teacher's top-k tokens used for ranking."})
     rank_distill_layers: list[int] | None = field(
         default=None,
@@ -237,6 +244,10 @@ class TopTrainingArguments(TrainingArguments):
         alpha = self.rank_distill_alpha
         if not is_number(alpha) or not alpha >= 0:
             raise ValueError(f"rank_distill_alpha must be a number >= 0, got {alpha!r}")
+        if self.rank_distill_schedule not in RANKING_SCHEDULES:
+            raise ValueError(
+                f"rank_distill_schedule must be one of {RANKING_SCHEDULES}, got {self.rank_distill_schedule!r}"
+            )
         _check_int("rank_distill_topk", self.rank_distill_topk, minimum=2)
         if self.rank_distill_score not in RANKING_SCORES:
             raise ValueError(f"rank_distill_score must be one of {RANKING_SCORES}, got {self.rank_distill_score!r}")
