@@ -306,6 +306,17 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "rank-schedule-squad",
+        "answer-span-squad's run with the masks learnt to the end, its ranking weight constant instead of decaying "
+        "with the warm-up (rank_distill_schedule=constant): SQuAD ToP at 0.5 and its plan on the teacher",
+        (
+            squad_top(*ANSWER_SPAN_OPTIONS, "--frozen_plan_ratio", "0", "--rank_distill_schedule", "constant",
+                      "--name", "rank_schedule_squad_constant"),
+        ),
+        ("rank_schedule_squad_constant.json",),
+        long=True,
+    ),
+    Experiment(
         "seeds-squad",
         "run-to-run spread of the SQuAD options: ToP at 0.5 at seed 13 with carried outputs and sorted bins, then "
         "sorted bins alone (seed 42: masked-output-squad, bin-order-squad), each with its plan on the teacher",
