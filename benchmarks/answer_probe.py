@@ -48,6 +48,7 @@ TRAIN_FILE = "squad/train-v1.1.json"
 #: scores the tokens (rather than their attention).
 VARIANTS = {
     "plan, attention ranking": ({}, False),
+    "plan, attention ranking, question protected": ({"protected_token_type": 0}, False),
     "plan, probe ranking": ({"ranking_pool_width": 0, "protected_token_type": None}, True),
     "plan, probe ranking, question protected": ({"ranking_pool_width": 0, "protected_token_type": 0}, True),
     "plan, probe ranking, question protected, pooled": ({"protected_token_type": 0}, True),
@@ -219,11 +220,13 @@ def measure(args: argparse.Namespace, plan: dict) -> dict:
         hook = ProbedAttention(model, layers, variant_probes).install() if variant_probes else None
         for through_only in (False, True):
             run = Surviving(model)
-            scores = squad_scores(AnswersFromLastLayer(run) if through_only else run, batches, order, examples, windows)
+            scored = AnswersFromLastLayer(run) if through_only else run
+            scores = squad_scores(scored, batches, order, examples, windows)
             label_name = name + (", answers from last-layer tokens" if through_only else "")
+            kept = run.through / max(1, run.total)
             rows.append({"variant": label_name, "f1": scores["f1"], "exact_match": scores["exact_match"],
-                         "answer_tokens_through_last_layer": run.through / max(1, run.total)})  # fmt: skip
-            print(f"{label_name:56} F1 {scores['f1']:.2f}  answer kept {rows[-1]['answer_tokens_through_last_layer']:.3f}")
+                         "answer_tokens_through_last_layer": kept})  # fmt: skip
+            print(f"{label_name:56} F1 {scores['f1']:.2f}  answer tokens through the last layer {kept:.3f}")
         if hook is not None:
             hook.remove()
     return {

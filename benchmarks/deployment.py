@@ -65,6 +65,7 @@ from transformers_top.onnx import (
     TopOnnxModelForQuestionAnswering,
     TopOnnxModelForSequenceClassification,
     export_onnx,
+    quantize_exported,
 )
 
 #: The evaluation texts of each classification task (relative to ../shared/data), their text column and truncation
@@ -274,11 +275,9 @@ def pruning_operations_latency(
     timed_runs = {name: runs[name] for name in ("pytorch dense", "ort dense fp32", "ort dense int8")}
     timed_runs["pytorch pruned"] = keep_all
     ort_class = type(runs["ort pruned fp32"])
-    for quantize, suffix in ((None, "fp32"), ("int8", "int8")):
-        folder = work_dir / f"keep-everything-{suffix}-eager"
-        if not folder.is_dir():
-            export_onnx(keep_all, folder, quantize=quantize)
-        timed_runs[f"ort pruned {suffix}"] = ort_class(folder, num_threads=threads)
+    fp32, int8 = exported_pair(keep_all, work_dir, "keep-everything")
+    timed_runs["ort pruned fp32"] = ort_class(fp32, num_threads=threads)
+    timed_runs["ort pruned int8"] = ort_class(int8, num_threads=threads)
     timings = interleaved(timed_runs, singles, repeats)
     results = {}
     for name in ("pytorch pruned", "ort pruned fp32", "ort pruned int8"):
@@ -424,12 +423,23 @@ def variants_of(
     """
     runs = {"pytorch dense": dense, "pytorch pruned": pruned}
     for kind, model in (("dense", dense), ("pruned", pruned)):
-        for quantize, suffix in ((None, "fp32"), ("int8", "int8")):
-            folder = work_dir / f"{kind}-{suffix}-{attn_implementation}"
-            if not folder.is_dir():
-                export_onnx(model, folder, quantize=quantize, attn_implementation=attn_implementation)
-            runs[f"ort {kind} {suffix}"] = ort_class(folder, num_threads=threads)
+        fp32, int8 = exported_pair(model, work_dir, kind, attn_implementation)
+        runs[f"ort {kind} fp32"] = ort_class(fp32, num_threads=threads)
+        runs[f"ort {kind} int8"] = ort_class(int8, num_threads=threads)
     return runs
+
+
+def exported_pair(model, work_dir: Path, kind: str, attn_implementation: str = "eager") -> tuple[Path, Path]:
+    """
+    The float32 and int8 ONNX folders of `model` (`work_dir / f"{kind}-fp32-{attn_implementation}"` and `-int8-`),
+    exported once and kept: the int8 graph is the float32 one quantized (`quantize_exported`), not traced again.
+    """
+    fp32, int8 = (work_dir / f"{kind}-{suffix}-{attn_implementation}" for suffix in ("fp32", "int8"))
+    if not fp32.is_dir():
+        export_onnx(model, fp32, attn_implementation=attn_implementation)
+    if not int8.is_dir():
+        quantize_exported(fp32, int8)
+    return fp32, int8
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -362,6 +362,20 @@ EXPERIMENTS = (
         long=True,
     ),
     Experiment(
+        "answer-probe-squad",
+        "could a learnt scorer rank SQuAD tokens better than attention: probes (linear; one hidden layer of 256) "
+        "fitted on the teacher's states to find the gold answers' tokens, ranking the decisions of the best SQuAD "
+        "run's plan (answer-span-squad, masks learnt to the end), against its attention ranking (after "
+        "accuracy-squad's teacher)",
+        tuple(
+            ("benchmarks/answer_probe.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
+             "benchmarks/results/answer_span_squad_frozen0.json", "--probe_hidden", hidden, "--name", name)
+            for hidden, name in (("0", "answer_probe_squad"), ("256", "answer_probe_squad_mlp"))
+        ),
+        ("answer_probe_squad.json", "answer_probe_squad_mlp.json"),
+        long=True,
+    ),
+    Experiment(
         "question-tokens",
         "which tokens the SQuAD model of accuracy-squad at target 0.5 keeps: question, context and answer tokens per "
         "layer (after accuracy-squad)",

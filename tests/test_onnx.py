@@ -24,7 +24,7 @@ from transformers_top import (
     TopRobertaForSequenceClassification,
 )
 from transformers_top.models.flops import plan_lengths
-from transformers_top.onnx import TopOnnxModelForSequenceClassification, export_onnx
+from transformers_top.onnx import TopOnnxModelForSequenceClassification, export_onnx, quantize_exported
 from transformers_top.onnx import export as onnx_export
 
 pytest.importorskip("onnxruntime")
@@ -141,6 +141,41 @@ def test_int8_quantizes_the_weight_products_and_stays_close(pruned_bert, tmp_pat
             expected = pruned_bert(**batch).logits
         # int8 weights: close, not equal (how close on real data is measured in docs/benchmarks.md).
         torch.testing.assert_close(runtime(**batch).logits, expected, atol=0.2, rtol=0)
+
+
+def test_an_exported_folder_quantizes_without_tracing_again(pruned_bert, exported, tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_export, "_export_graph", None)  # the model is not traced again
+    path = quantize_exported(exported, tmp_path / "int8")
+    assert sorted(file.name for file in path.iterdir()) == sorted(
+        ["model_int8.onnx", *(file.name for file in exported.iterdir() if file.name != "model.onnx")]
+    )
+    operators = [node.op_type for node in onnx.load(str(path / "model_int8.onnx")).graph.node]
+    assert "MatMulInteger" in operators and "DynamicQuantizeLinear" in operators
+    runtime = TopOnnxModelForSequenceClassification.from_pretrained(path)
+    assert runtime.output_names == ["logits", "kept_tokens"]  # the float32 graph's outputs, plan and all
+    for batch in ragged_batches(TINY_BERT["vocab_size"], cls=2, pad=0, seed=4):
+        with torch.no_grad():
+            expected = pruned_bert(**batch).logits
+        torch.testing.assert_close(runtime(**batch).logits, expected, atol=0.2, rtol=0)
+
+
+def test_bad_quantization_folders_are_refused_and_a_failed_one_leaves_nothing(exported, tmp_path, monkeypatch):
+    int8 = quantize_exported(exported, tmp_path / "int8")
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"exported_dir must hold model.onnx (a float32 folder of export_onnx), got {str(int8)!r}"),
+    ):
+        quantize_exported(int8, tmp_path / "again")
+    with pytest.raises(ValueError, match="output_dir must be a new or empty folder"):
+        quantize_exported(exported, int8)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the quantizer failed")
+
+    monkeypatch.setattr(onnx_export, "quantize_int8", fail)
+    with pytest.raises(RuntimeError, match="the quantizer failed"):
+        quantize_exported(exported, tmp_path / "failed")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["int8"]  # no folder, no staging folder left
 
 
 def test_torch_export_of_the_dense_and_the_pruned_model(pruned_bert):

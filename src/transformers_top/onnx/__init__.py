@@ -3,7 +3,7 @@
 Needs the `[onnx]` extra (`onnx`, `onnxscript`, `onnxruntime`). See `docs/deployment.md`.
 """
 
-from .export import export_onnx, quantize_int8
+from .export import export_onnx, quantize_exported, quantize_int8
 from .runtime import TopOnnxModel, TopOnnxModelForQuestionAnswering, TopOnnxModelForSequenceClassification
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "TopOnnxModelForQuestionAnswering",
     "TopOnnxModelForSequenceClassification",
     "export_onnx",
+    "quantize_exported",
     "quantize_int8",
 ]

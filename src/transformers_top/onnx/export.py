@@ -91,9 +91,7 @@ def export_onnx(
         raise ValueError(
             f"attn_implementation must be one of {ATTENTION_IMPLEMENTATIONS}, got {attn_implementation!r}"
         )
-    output_dir = Path(output_dir)
-    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
-        raise ValueError(f"output_dir must be a new or empty folder, got {str(output_dir)!r}")
+    output_dir = _checked_output_dir(output_dir)
     model, source = _load(model, revision)
     _check_exportable(model)
     if output_kept_tokens and not isinstance(model, TokenPruningPreTrainedMixin):
@@ -101,9 +99,7 @@ def export_onnx(
     if tokenizer is None and source is not None:
         tokenizer = _tokenizer_of(source, revision)
 
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
-    try:
+    with _written_whole(output_dir) as staging:
         with _attention(model, attn_implementation):
             _export_graph(model, staging / FP32_FILE, opset, output_kept_tokens)
         if quantize == "int8":
@@ -114,13 +110,60 @@ def export_onnx(
         config.save_pretrained(staging)
         if tokenizer is not None:
             tokenizer.save_pretrained(staging)
+    return output_dir
+
+
+def quantize_exported(exported_dir: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
+    """
+    Quantize a float32 folder of `export_onnx` to int8 without tracing the model again: the same graph as
+    `export_onnx(..., quantize="int8")` writes, from the float32 graph already exported.
+
+    Args:
+        exported_dir (`str` or `os.PathLike`): a folder `export_onnx` wrote without `quantize` (it holds `model.onnx`).
+        output_dir (`str` or `os.PathLike`): a new or empty folder; it receives `model_int8.onnx` and the other files
+            of `exported_dir` (the configuration with the plan, the tokenizer's files). Written whole or not at all.
+
+    Returns:
+        `Path`: `output_dir`.
+
+    Raises:
+        `ValueError`: for an `exported_dir` without `model.onnx`, or an `output_dir` that exists and is not empty.
+    """
+    exported_dir = Path(exported_dir)
+    if not (exported_dir / FP32_FILE).is_file():
+        raise ValueError(
+            f"exported_dir must hold {FP32_FILE} (a float32 folder of export_onnx), got {str(exported_dir)!r}"
+        )
+    output_dir = _checked_output_dir(output_dir)
+    with _written_whole(output_dir) as staging:
+        quantize_int8(exported_dir / FP32_FILE, staging / INT8_FILE)
+        for path in exported_dir.iterdir():
+            if path.name != FP32_FILE and path.is_file():
+                shutil.copy2(path, staging / path.name)
+    return output_dir
+
+
+def _checked_output_dir(output_dir: str | os.PathLike) -> Path:
+    """`output_dir` as a `Path`, refused unless it is a new or empty folder."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
+        raise ValueError(f"output_dir must be a new or empty folder, got {str(output_dir)!r}")
+    return output_dir
+
+
+@contextlib.contextmanager
+def _written_whole(output_dir: Path) -> Iterator[Path]:
+    """A staging folder beside `output_dir`, becoming `output_dir` when the block succeeds and is removed if not."""
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    try:
+        yield staging
         if output_dir.exists():
-            output_dir.rmdir()  # empty, checked above
+            output_dir.rmdir()  # empty, checked before
         os.replace(staging, output_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return output_dir
 
 
 def quantize_int8(fp32_path: str | os.PathLike, int8_path: str | os.PathLike) -> Path:
