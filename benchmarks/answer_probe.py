@@ -19,7 +19,9 @@ from above (the gold answer ranked first).
 python benchmarks/answer_probe.py --teacher benchmarks/work/squad/teacher \
     --plan_from benchmarks/results/answer_span_squad_frozen0.json --name answer_probe_squad
 ```
-Results go to `benchmarks/results/answer_probe.json` (`--name` picks another stem).
+`--token_keep_ratios` runs a plan of one's own (one keep ratio per layer) with the run's ranking settings, and
+`--variants` scores only some rankings. Results go to `benchmarks/results/answer_probe.json` (`--name` picks another
+stem), with the plan's FLOPs reduction on the validation windows.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from torch import nn
 from transformers import AutoConfig, AutoTokenizer
 
 from transformers_top import top_model_class
+from transformers_top.models.flops import flops_metrics
 
 #: The configuration fields of a ToP run that make its plan and its ranking.
 RANKING_FIELDS = (
@@ -61,6 +64,22 @@ def plan_of(source: Path, setting: str | None = None) -> dict:
     if not config.get("token_keep_ratios"):
         raise ValueError(f"{source} holds no pruning plan (no token_keep_ratios)")
     return {field: config[field] for field in RANKING_FIELDS if config.get(field) is not None}
+
+
+def own_plan(plan: dict, ratios: list[float], teacher_dir: Path) -> dict:
+    """
+    `plan` with its keep ratios replaced by `ratios` (one per layer; the layers below 1 prune, without bin patterns)
+    and its ranking settings kept.
+
+    Raises:
+        `ValueError`: as the configuration's plan check, naming the bad value.
+    """
+    prune_layers = [layer for layer, ratio in enumerate(ratios) if ratio < 1]
+    plan = {**plan, "token_keep_ratios": ratios, "prune_layers": prune_layers}
+    plan.pop("token_keep_bins", None)
+    top_class = top_model_class(AutoConfig.from_pretrained(teacher_dir).model_type, "AutoModelForQuestionAnswering")
+    top_class.config_class.from_pretrained(teacher_dir, **plan).check_pruning_plan()
+    return plan
 
 
 def deciding_layers(config) -> list[int]:
@@ -210,7 +229,8 @@ def measure(args: argparse.Namespace, plan: dict) -> dict:
     pruned = top_class.from_pretrained(args.teacher, **plan).eval()
     layers = deciding_layers(pruned.config)
     models = {}
-    for name, (overrides, probed) in VARIANTS.items():
+    for name in args.variants:
+        overrides, probed = VARIANTS[name]
         model = copy.deepcopy(pruned) if overrides else pruned
         for field, value in overrides.items():
             setattr(model.config, field, value)
@@ -229,8 +249,10 @@ def measure(args: argparse.Namespace, plan: dict) -> dict:
             print(f"{label_name:56} F1 {scores['f1']:.2f}  answer tokens through the last layer {kept:.3f}")
         if hook is not None:
             hook.remove()
+    flops = flops_metrics(pruned.config, lengths, padded_length=args.max_seq_length, prefix="plan")
     return {
         "deciding_layers": layers,
+        **flops,
         "training_tokens": len(label),
         "probes": {str(layer): values for layer, values in quality.items()},
         "questions": len(examples),
@@ -251,6 +273,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--train_questions", type=int, default=3000, help="training questions the probes fit on")
     parser.add_argument("--validation_file", type=Path, default=SHARED_DATA / SQUAD_FILE)
     parser.add_argument("--max_questions", type=int, help="only the first validation questions (a quick run)")
+    parser.add_argument(
+        "--token_keep_ratios", type=float, nargs="+",
+        help="a plan of your own instead of the run's: one keep ratio per layer (the run's ranking settings stay)",
+    )  # fmt: skip
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="the rankings to score (default: all)")  # fmt: skip
     parser.add_argument("--probe_hidden", type=int, default=0, help="hidden units of the probe (0: linear)")
     parser.add_argument("--epochs", type=int, default=3, help="passes of the probe's fit over its tokens")
     parser.add_argument("--seed", type=int, default=42)
@@ -277,6 +305,8 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--probe_hidden must be >= 0, got {args.probe_hidden}")
     try:
         plan = plan_of(args.plan_from, args.setting)
+        if args.token_keep_ratios is not None:
+            plan = own_plan(plan, args.token_keep_ratios, args.teacher)
     except ValueError as error:
         parser.error(str(error))
     torch.set_num_threads(args.threads)

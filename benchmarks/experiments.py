@@ -365,14 +365,16 @@ EXPERIMENTS = (
         "answer-probe-squad",
         "could a learnt scorer rank SQuAD tokens better than attention: probes (linear; one hidden layer of 256) "
         "fitted on the teacher's states to find the gold answers' tokens, ranking the decisions of the best SQuAD "
-        "run's plan (answer-span-squad, masks learnt to the end), against its attention ranking (after "
-        "accuracy-squad's teacher)",
-        tuple(
-            ("benchmarks/answer_probe.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
-             "benchmarks/results/answer_span_squad_frozen0.json", "--probe_hidden", hidden, "--name", name)
-            for hidden, name in (("0", "answer_probe_squad"), ("256", "answer_probe_squad_mlp"))
+        "run's plan (answer-span-squad, masks learnt to the end), against its attention ranking and the gold answer "
+        "ranked first (after accuracy-squad's teacher)",
+        (
+            *(("benchmarks/answer_probe.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
+               "benchmarks/results/answer_span_squad_frozen0.json", "--probe_hidden", hidden, "--name", name)
+              for hidden, name in (("0", "answer_probe_squad"), ("256", "answer_probe_squad_mlp"))),
+            ("benchmarks/answer_oracle.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
+             "benchmarks/results/answer_span_squad_frozen0.json", "--name", "answer_oracle_squad_frozen0"),
         ),
-        ("answer_probe_squad.json", "answer_probe_squad_mlp.json"),
+        ("answer_probe_squad.json", "answer_probe_squad_mlp.json", "answer_oracle_squad_frozen0.json"),
         long=True,
     ),
     Experiment(

@@ -82,12 +82,32 @@ def test_the_run_scores_every_variant_and_its_attention_ranking_as_the_oracle_sc
         assert row["f1"] == pytest.approx(same_plan[row["variant"]])
 
 
+def test_a_plan_of_ones_own_keeps_the_runs_ranking_and_records_its_flops(teacher_and_plan, tmp_path):  # noqa: F811
+    root = teacher_and_plan
+    argv = ["--teacher", str(root / "teacher"), "--plan_from", str(root / "run"), "--threads", "1"]
+    argv += ["--validation_file", str(root / "validation.json"), "--train_file", str(root / "validation.json")]
+    argv += ["--max_seq_length", "64", "--doc_stride", "16", "--results_dir", str(tmp_path)]
+    record = answer_probe.main(
+        [*argv, "--token_keep_ratios", "1", "1", "1", "0.25", "--variants", "plan, probe ranking"]
+    )
+    assert record["plan"]["token_keep_ratios"] == [1.0, 1.0, 1.0, 0.25] and record["plan"]["prune_layers"] == [3]
+    assert record["deciding_layers"] == [2] and list(record["probes"]) == ["2"]
+    assert [row["variant"] for row in record["rows"]] == [
+        "plan, probe ranking",
+        "plan, probe ranking, answers from last-layer tokens",
+    ]
+    # One decision keeping a quarter at the last of 4 layers saves less than half of the FLOPs.
+    assert 1 < record["plan_flops_reduction"] < 2 and record["plan_flops_reduction_padded"] > 1
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         (["--probe_hidden", "-1"], "--probe_hidden must be >= 0, got -1"),
         (["--train_questions", "0"], "--train_questions must be >= 1, got 0"),
         (["--train_file", "/no/such.json"], "--train_file /no/such.json not found"),
+        (["--token_keep_ratios", "1", "1", "1.5", "1"], "token_keep_ratios[2] must be a number in (0, 1], got 1.5"),
+        (["--variants", "plan, by magic"], "invalid choice: 'plan, by magic'"),
     ],
 )
 def test_bad_options_are_refused(teacher_and_plan, capsys, options, message):  # noqa: F811
