@@ -21,7 +21,8 @@ python benchmarks/answer_probe.py --teacher benchmarks/work/squad/teacher \
 ```
 `--token_keep_ratios` runs a plan of one's own (one keep ratio per layer) with the run's ranking settings, and
 `--variants` scores only some rankings. Results go to `benchmarks/results/answer_probe.json` (`--name` picks another
-stem), with the plan's FLOPs reduction on the validation windows.
+stem), with the plan's FLOPs reduction on the validation windows and the most any plan could save by the first layer
+it prunes at (`flops_reduction_bounds`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ from pathlib import Path
 import torch
 from answer_oracle import AnswersFromLastLayer, answer_masks, last_layer_positions
 from common import RESULTS_DIR, SHARED_DATA, environment, recorded_plan, save_results
-from deployment import SQUAD_FILE, batches_by_length, squad_scores, squad_windows, window_encoder
+from deployment import (
+    SQUAD_FILE,
+    batches_by_length,
+    flops_reduction_bounds,
+    squad_scores,
+    squad_windows,
+    window_encoder,
+)
 from torch import nn
 from transformers import AutoConfig, AutoTokenizer
 
@@ -253,6 +261,7 @@ def measure(args: argparse.Namespace, plan: dict) -> dict:
     return {
         "deciding_layers": layers,
         **flops,
+        "flops_reduction_bounds": flops_reduction_bounds(pruned.config, lengths),
         "training_tokens": len(label),
         "probes": {str(layer): values for layer, values in quality.items()},
         "questions": len(examples),

@@ -98,6 +98,8 @@ def test_a_plan_of_ones_own_keeps_the_runs_ranking_and_records_its_flops(teacher
     ]
     # One decision keeping a quarter at the last of 4 layers saves less than half of the FLOPs.
     assert 1 < record["plan_flops_reduction"] < 2 and record["plan_flops_reduction_padded"] > 1
+    bounds = record["flops_reduction_bounds"]  # everything but [CLS] leaving at layer 1, 2 or 3
+    assert list(bounds) == ["1", "2", "3"] and bounds["1"] > bounds["2"] > bounds["3"] > record["plan_flops_reduction"]
 
 
 @pytest.mark.parametrize(
