@@ -82,6 +82,9 @@ ANSWER_SPAN_OPTIONS = (
 )  # fmt: skip
 ANSWER_SPAN_RUN = "top-0.5-binssorted-ranklog-ra1-pairsall-rtanswer_span-rl1-2-3-4-rq-pool6"
 
+#: Plans of about 2x that answer-probe-squad ranks with a probe, by the layers that decide (keep ratios per layer).
+PROBE_PLANS = {"1 1 1 0.17 1 1": "layer2", "1 1 1 0.3 0.4 1": "layers23", "1 1 0.8 0.25 1 1": "layers12"}
+
 EXPERIMENTS = (
     Experiment(
         "latency-quick",
@@ -366,15 +369,21 @@ EXPERIMENTS = (
         "could a learnt scorer rank SQuAD tokens better than attention: probes (linear; one hidden layer of 256) "
         "fitted on the teacher's states to find the gold answers' tokens, ranking the decisions of the best SQuAD "
         "run's plan (answer-span-squad, masks learnt to the end), against its attention ranking and the gold answer "
-        "ranked first (after accuracy-squad's teacher)",
+        "ranked first; then plans of about 2x that decide later (after accuracy-squad's teacher)",
         (
             *(("benchmarks/answer_probe.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
                "benchmarks/results/answer_span_squad_frozen0.json", "--probe_hidden", hidden, "--name", name)
               for hidden, name in (("0", "answer_probe_squad"), ("256", "answer_probe_squad_mlp"))),
             ("benchmarks/answer_oracle.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
              "benchmarks/results/answer_span_squad_frozen0.json", "--name", "answer_oracle_squad_frozen0"),
+            *(("benchmarks/answer_probe.py", "--teacher", "benchmarks/work/squad/teacher", "--plan_from",
+               "benchmarks/results/answer_span_squad_frozen0.json", "--probe_hidden", "256", "--token_keep_ratios",
+               *ratios.split(), "--variants", "plan, attention ranking", "plan, probe ranking, question protected",
+               "--name", f"answer_probe_squad_{name}")
+              for ratios, name in PROBE_PLANS.items()),
         ),
-        ("answer_probe_squad.json", "answer_probe_squad_mlp.json", "answer_oracle_squad_frozen0.json"),
+        ("answer_probe_squad.json", "answer_probe_squad_mlp.json", "answer_oracle_squad_frozen0.json",
+         *(f"answer_probe_squad_{name}.json" for name in PROBE_PLANS.values())),
         long=True,
     ),
     Experiment(
