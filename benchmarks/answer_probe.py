@@ -4,11 +4,11 @@ Could a learnt scorer rank a pruned question-answering model's tokens better tha
 regression, or one hidden layer with `--probe_hidden`) is fitted, for each layer that takes a decision of a ToP
 run's plan, on what that layer of the dense teacher holds for every token: its input state, its self-attention
 context and its importance (the attention it receives, as the run ranks it), to tell the gold answers' tokens from the
-others on SQuAD training windows. The teacher then runs under the plan ranking its tokens three ways at the same
-kept-token counts, so the same FLOPs: by attention (the run's ranking settings: the plan on the teacher), by the
-probe's probability, and by the probe's probability with the run's neighbourhood pool. Each is scored with the
-official SQuAD F1 on the validation windows, beside the fraction of the gold answers' tokens that go through the last
-layer.
+others on SQuAD training windows. The teacher then runs under the plan ranking its tokens several ways (`VARIANTS`)
+at the same kept-token counts, so the same FLOPs: by attention (the run's ranking settings: the plan on the teacher),
+and by the probe's probability, with or without the question protected and the run's neighbourhood pool. Each is
+scored with the official SQuAD F1 on the validation windows, beside the fraction of the gold answers' tokens that go
+through the last layer.
 
 This measures what a scoring head beside the attention could give before any pruning-aware training: the teacher's
 states are a dense model's (the probe of a later decision is fitted on states that no earlier decision shortened),
@@ -117,9 +117,9 @@ def token_features(hidden_states: torch.Tensor, context: torch.Tensor, importanc
 
 class ProbedAttention:
     """
-    Installed on a pruned model's base (`install`), it sees each deciding layer's state, context and importance:
-    `record` keeps the features of the alive tokens; with probes, the decision ranks by the probe's probability
-    instead of the importance (before the model's pool and protection, as the importance would be).
+    Installed on a pruned model's base (`install`), it sees each deciding layer's state, context and importance.
+    Without probes it records the features of the alive tokens (`recorded`); with probes, the decision ranks by the
+    probe's probability instead of the importance (before the model's pool and protection, as the importance would be).
     """
 
     def __init__(self, model, layers: list[int], probes: dict[int, Probe] | None = None) -> None:
