@@ -63,6 +63,24 @@ def answer_masks(examples, features) -> list[list[bool]]:
     ]  # fmt: skip
 
 
+def batches_with_answers(tokenizer, features, masks: list[list[bool]]):
+    """
+    The windows in length order, their batches (`batches_by_length`), each with an `answer_mask` of the windows'
+    answer tokens (`masks`, from `answer_masks`), and every window's length.
+    """
+    encode_windows, lengths = window_encoder(tokenizer, features)
+
+    def encode(indices: list[int]) -> dict[str, torch.Tensor]:
+        batch = encode_windows(indices)
+        answer_mask = torch.zeros_like(batch["input_ids"], dtype=torch.bool)
+        for row, index in enumerate(indices):
+            answer_mask[row, : len(masks[index])] = torch.tensor(masks[index])
+        return {**batch, "answer_mask": answer_mask}
+
+    order, batches = batches_by_length(encode, range(len(lengths)), lengths)
+    return order, batches, lengths
+
+
 class AnswerFirst:
     """
     A pruned question-answering model whose ranking puts each batch's `answer_mask` tokens above all others at every
@@ -127,15 +145,15 @@ def without_answer_mask(model):
     return lambda answer_mask, **inputs: model(**inputs)
 
 
-def plan_of(source: Path, setting: str | None = None) -> dict:
+def plan_of(source: Path, setting: str | None = None, fields: tuple[str, ...] = PLAN_FIELDS) -> dict:
     """
-    The plan of a saved ToP run (its `config.json`), or of a `top` point of an `accuracy.py` results file (the one
-    whose setting is `setting`, which may be left out when the file holds one).
+    The `fields` (by default the plan's) of a saved ToP run (its `config.json`), or of a `top` point of an
+    `accuracy.py` results file (the one whose setting is `setting`, which may be left out when the file holds one).
     """
     config = json.loads((source / "config.json").read_text()) if source.is_dir() else recorded_plan(source, setting)
     if not config.get("token_keep_ratios"):
         raise ValueError(f"{source} holds no pruning plan (no token_keep_ratios)")
-    return {field: config[field] for field in PLAN_FIELDS if field in config}
+    return {field: config[field] for field in fields if field in config}
 
 
 def measure(teacher_dir: Path, plan: dict, validation_file: Path, max_seq_length: int, doc_stride: int,
@@ -150,16 +168,7 @@ def measure(teacher_dir: Path, plan: dict, validation_file: Path, max_seq_length
     rankings = (attention, AnswersFromLastLayer(attention), answer_first, AnswersFromLastLayer(answer_first))
     runs = dict(zip(VARIANTS, (without_answer_mask(teacher), *rankings), strict=True))
     masks = answer_masks(examples, features)
-    encode_windows, lengths = window_encoder(tokenizer, features)
-
-    def encode(indices: list[int]) -> dict[str, torch.Tensor]:
-        batch = encode_windows(indices)
-        answer_mask = torch.zeros_like(batch["input_ids"], dtype=torch.bool)
-        for row, index in enumerate(indices):
-            answer_mask[row, : len(masks[index])] = torch.tensor(masks[index])
-        return {**batch, "answer_mask": answer_mask}
-
-    order, batches = batches_by_length(encode, range(len(lengths)), lengths)
+    order, batches, lengths = batches_with_answers(tokenizer, features, masks)
     rows = []
     for name, run in runs.items():
         scores = squad_scores(run, batches, order, examples, features)
@@ -175,8 +184,12 @@ def measure(teacher_dir: Path, plan: dict, validation_file: Path, max_seq_length
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def teacher_and_plan_parser(description: str, name: str) -> argparse.ArgumentParser:
+    """
+    The arguments of the scripts that run a SQuAD teacher under a ToP run's plan: the teacher, the plan's source, the
+    validation questions and their windows, the threads, and the results file's stem (`name` by default).
+    """
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--teacher", type=Path, required=True, help="the dense question-answering teacher's folder")
     parser.add_argument(
         "--plan_from", type=Path, required=True,
@@ -188,9 +201,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--max_seq_length", type=int, default=384)
     parser.add_argument("--doc_stride", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--name", default="answer_oracle", help="results file stem")
+    parser.add_argument("--name", default=name, help="results file stem")
     parser.add_argument("--results_dir", type=Path, default=RESULTS_DIR, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def checked_teacher_and_plan(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit through `parser.error`, naming the value, unless the arguments of `teacher_and_plan_parser` are usable."""
     if not (args.teacher / "config.json").is_file():
         parser.error(f"--teacher {args.teacher} is not a saved model folder")
     if not (args.plan_from / "config.json").is_file() and not (
@@ -199,8 +216,16 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--plan_from {args.plan_from} is neither a saved model folder nor a results file")
     if not args.validation_file.is_file():
         parser.error(f"--validation_file {args.validation_file} not found")
-    if args.threads < 1 or (args.max_questions is not None and args.max_questions < 1):
-        parser.error("--threads and --max_questions must be >= 1")
+    for name in ("threads", "max_questions"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1, got {value}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = teacher_and_plan_parser(__doc__.split("\n\n")[0], "answer_oracle")
+    args = parser.parse_args(argv)
+    checked_teacher_and_plan(parser, args)
     try:
         plan = plan_of(args.plan_from, args.setting)
     except ValueError as error:

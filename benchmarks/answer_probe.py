@@ -29,14 +29,20 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 from pathlib import Path
 
 import torch
-from answer_oracle import AnswersFromLastLayer, answer_masks, last_layer_positions
-from common import RESULTS_DIR, SHARED_DATA, environment, recorded_plan, save_results
+from answer_oracle import (
+    AnswersFromLastLayer,
+    answer_masks,
+    batches_with_answers,
+    checked_teacher_and_plan,
+    last_layer_positions,
+    plan_of,
+    teacher_and_plan_parser,
+)
+from common import SHARED_DATA, environment, save_results
 from deployment import (
-    SQUAD_FILE,
     batches_by_length,
     flops_reduction_bounds,
     squad_scores,
@@ -64,14 +70,6 @@ VARIANTS = {
     "plan, probe ranking, question protected": ({"ranking_pool_width": 0, "protected_token_type": 0}, True),
     "plan, probe ranking, question protected, pooled": ({"protected_token_type": 0}, True),
 }
-
-
-def plan_of(source: Path, setting: str | None = None) -> dict:
-    """The plan and ranking settings of a saved ToP run (its `config.json`) or of a `top` point of a results file."""
-    config = json.loads((source / "config.json").read_text()) if source.is_dir() else recorded_plan(source, setting)
-    if not config.get("token_keep_ratios"):
-        raise ValueError(f"{source} holds no pruning plan (no token_keep_ratios)")
-    return {field: config[field] for field in RANKING_FIELDS if config.get(field) is not None}
 
 
 def own_plan(plan: dict, ratios: list[float], teacher_dir: Path) -> dict:
@@ -223,16 +221,7 @@ def measure(args: argparse.Namespace, plan: dict) -> dict:
     examples, windows = squad_windows(tokenizer, args.validation_file, args.max_seq_length, args.doc_stride,
                                       args.max_questions)  # fmt: skip
     masks = answer_masks(examples, windows)
-    encode_windows, lengths = window_encoder(tokenizer, windows)
-
-    def encode(indices: list[int]) -> dict[str, torch.Tensor]:
-        batch = encode_windows(indices)
-        answer_mask = torch.zeros_like(batch["input_ids"], dtype=torch.bool)
-        for row, index in enumerate(indices):
-            answer_mask[row, : len(masks[index])] = torch.tensor(masks[index])
-        return {**batch, "answer_mask": answer_mask}
-
-    order, batches = batches_by_length(encode, range(len(lengths)), lengths)
+    order, batches, lengths = batches_with_answers(tokenizer, windows, masks)
     top_class = top_model_class(AutoConfig.from_pretrained(args.teacher).model_type, "AutoModelForQuestionAnswering")
     pruned = top_class.from_pretrained(args.teacher, **plan).eval()
     layers = deciding_layers(pruned.config)
@@ -271,17 +260,9 @@ def measure(args: argparse.Namespace, plan: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--teacher", type=Path, required=True, help="the dense question-answering teacher's folder")
-    parser.add_argument(
-        "--plan_from", type=Path, required=True,
-        help="the plan and ranking the teacher runs: a saved ToP run's folder, or an accuracy.py results file",
-    )  # fmt: skip
-    parser.add_argument("--setting", help="the top point of a results file with several (e.g. 'target 0.5')")
+    parser = teacher_and_plan_parser(__doc__.split("\n\n")[0], "answer_probe")
     parser.add_argument("--train_file", type=Path, default=SHARED_DATA / TRAIN_FILE)
     parser.add_argument("--train_questions", type=int, default=3000, help="training questions the probes fit on")
-    parser.add_argument("--validation_file", type=Path, default=SHARED_DATA / SQUAD_FILE)
-    parser.add_argument("--max_questions", type=int, help="only the first validation questions (a quick run)")
     parser.add_argument(
         "--token_keep_ratios", type=float, nargs="+",
         help="a plan of your own instead of the run's: one keep ratio per layer (the run's ranking settings stay)",
@@ -291,29 +272,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--probe_hidden", type=int, default=0, help="hidden units of the probe (0: linear)")
     parser.add_argument("--epochs", type=int, default=3, help="passes of the probe's fit over its tokens")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--max_seq_length", type=int, default=384)
-    parser.add_argument("--doc_stride", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--name", default="answer_probe", help="results file stem")
-    parser.add_argument("--results_dir", type=Path, default=RESULTS_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not (args.teacher / "config.json").is_file():
-        parser.error(f"--teacher {args.teacher} is not a saved model folder")
-    if not (args.plan_from / "config.json").is_file() and not (
-        args.plan_from.suffix == ".json" and args.plan_from.is_file()
-    ):
-        parser.error(f"--plan_from {args.plan_from} is neither a saved model folder nor a results file")
-    for name in ("train_file", "validation_file"):
-        if not getattr(args, name).is_file():
-            parser.error(f"--{name} {getattr(args, name)} not found")
-    for name in ("train_questions", "epochs", "threads", "max_questions"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name} must be >= 1, got {value}")
+    checked_teacher_and_plan(parser, args)
+    if not args.train_file.is_file():
+        parser.error(f"--train_file {args.train_file} not found")
+    for name in ("train_questions", "epochs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.probe_hidden < 0:
         parser.error(f"--probe_hidden must be >= 0, got {args.probe_hidden}")
     try:
-        plan = plan_of(args.plan_from, args.setting)
+        plan = {field: value for field, value in plan_of(args.plan_from, args.setting, RANKING_FIELDS).items()
+                if value is not None}  # fmt: skip
         if args.token_keep_ratios is not None:
             plan = own_plan(plan, args.token_keep_ratios, args.teacher)
     except ValueError as error:

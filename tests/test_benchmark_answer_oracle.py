@@ -126,7 +126,12 @@ def test_the_plan_comes_from_a_run_folder_or_a_results_file_point(teacher_and_pl
     ]
     results = tmp_path / "accuracy_squad.json"
     results.write_text(json.dumps({"points": points}))
-    assert answer_oracle.plan_of(results, "target 0.5") == plan  # the ranking fields only
+    assert answer_oracle.plan_of(results, "target 0.5") == plan  # the plan's fields only
+    fields = ("token_keep_ratios", "protected_token_type", "ranking_pool_width")  # the last one not recorded
+    assert answer_oracle.plan_of(results, "target 0.5", fields) == {
+        "token_keep_ratios": [1.0, 1.0, 0.5, 1.0],
+        "protected_token_type": None,
+    }
     assert answer_oracle.plan_of(teacher_and_plan / "run").items() >= PLAN.items()
     with pytest.raises(
         ValueError, match=re.escape("holds 2 top points for setting None; its settings: 'target 0.3', 'target 0.5'")

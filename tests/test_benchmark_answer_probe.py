@@ -107,6 +107,7 @@ def test_a_plan_of_ones_own_keeps_the_runs_ranking_and_records_its_flops(teacher
     [
         (["--probe_hidden", "-1"], "--probe_hidden must be >= 0, got -1"),
         (["--train_questions", "0"], "--train_questions must be >= 1, got 0"),
+        (["--threads", "0"], "--threads must be >= 1, got 0"),
         (["--train_file", "/no/such.json"], "--train_file /no/such.json not found"),
         (["--token_keep_ratios", "1", "1", "1.5", "1"], "token_keep_ratios[2] must be a number in (0, 1], got 1.5"),
         (["--variants", "plan, by magic"], "invalid choice: 'plan, by magic'"),
