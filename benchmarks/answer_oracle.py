@@ -234,6 +234,11 @@ def main(argv: list[str] | None = None) -> dict:
     with torch.inference_mode():
         result = measure(args.teacher, plan, args.validation_file, args.max_seq_length, args.doc_stride,
                          args.max_questions)  # fmt: skip
+    return save_record(args, plan, result)
+
+
+def save_record(args: argparse.Namespace, plan: dict, result: dict) -> dict:
+    """The run's record (environment, settings, plan, then `result`), saved as `args.name` in `args.results_dir`."""
     record = {
         "environment": environment(threads=args.threads),
         "settings": {key: str(value) for key, value in vars(args).items()},

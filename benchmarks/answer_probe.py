@@ -39,9 +39,10 @@ from answer_oracle import (
     checked_teacher_and_plan,
     last_layer_positions,
     plan_of,
+    save_record,
     teacher_and_plan_parser,
 )
-from common import SHARED_DATA, environment, save_results
+from common import SHARED_DATA
 from deployment import (
     batches_by_length,
     flops_reduction_bounds,
@@ -291,13 +292,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     with torch.no_grad():  # the probes' fit turns the gradient on
         result = measure(args, plan)
-    record = {
-        "environment": environment(threads=args.threads),
-        "settings": {key: str(value) for key, value in vars(args).items()},
-        "plan": plan,
-    } | result
-    print(f"saved {save_results(args.name, record, args.results_dir)}")
-    return record
+    return save_record(args, plan, result)
 
 
 if __name__ == "__main__":
